@@ -1,0 +1,328 @@
+/*
+ * xen-amd-iommu-v2 PCI transport: config space, IOMMU capability, MSI, BAR
+ *
+ * The PCI function looks like an AMD IOMMU (spec 3.2): vendor AMD, class
+ * 0806h, a secure-device capability of IOMMU type, one MSI vector. Unlike
+ * the real part, whose registers the BIOS places through the capability's
+ * base address, the registers sit behind an ordinary 64-bit BAR so any
+ * firmware can place them; the capability mirrors the BAR's address and
+ * its Enable bit switches the register decode on and off.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/log.h"
+#include "qapi/error.h"
+#include "exec/address-spaces.h"
+#include "hw/pci/msi.h"
+#include "hw/pci/pci.h"
+#include "hw/qdev-properties.h"
+#include "migration/vmstate.h"
+#include "hw/xen/xen-amd-iommu-v2.h"
+#include "xen-amd-iommu-v2-bits.h"
+#include "trace.h"
+
+static uint64_t xai_pci_mmio_read(void *opaque, hwaddr addr, unsigned size)
+{
+    XenAmdIommuV2State *s = opaque;
+
+    return xen_amd_iommu_v2_engine_read(&s->engine, addr, size);
+}
+
+static void xai_pci_mmio_write(void *opaque, hwaddr addr, uint64_t val,
+                               unsigned size)
+{
+    XenAmdIommuV2State *s = opaque;
+
+    xen_amd_iommu_v2_engine_write(&s->engine, addr, val, size);
+}
+
+static const MemoryRegionOps xai_pci_mmio_ops = {
+    .read = xai_pci_mmio_read,
+    .write = xai_pci_mmio_write,
+    .endianness = DEVICE_LITTLE_ENDIAN,
+    .valid = {
+        .min_access_size = 1,
+        .max_access_size = 8,
+        .unaligned = false,
+    },
+    .impl = {
+        .min_access_size = 1,
+        .max_access_size = 8,
+    },
+};
+
+/*
+ * The IOMMU's one interrupt. Its MSI is the IOMMU's own message to the
+ * interrupt controller, sent whether or not the guest set Bus Master
+ * Enable on the function (Linux's AMD-Vi driver never does).
+ */
+static void xai_pci_raise_irq(XenAmdIommuV2Engine *e)
+{
+    XenAmdIommuV2State *s = e->opaque;
+    PCIDevice *pdev = PCI_DEVICE(s);
+    MSIMessage msg;
+    MemTxResult res;
+
+    if (!msi_enabled(pdev)) {
+        trace_xen_amd_iommu_v2_msi_disabled();
+        return;
+    }
+    msg = msi_get_message(pdev, 0);
+    address_space_stl_le(e->dma_as, msg.address, msg.data, e->dma_attrs,
+                         &res);
+    trace_xen_amd_iommu_v2_msi(msg.address, msg.data, res);
+    if (res == MEMTX_OK) {
+        e->counters.interrupts++;
+    }
+}
+
+static const XenAmdIommuV2EngineOps xai_pci_engine_ops = {
+    .raise_irq = xai_pci_raise_irq,
+};
+
+/* Mirror the BAR into the capability and apply its Enable bit. */
+static void xai_pci_sync_capability(XenAmdIommuV2State *s)
+{
+    PCIDevice *pdev = PCI_DEVICE(s);
+    uint8_t *cap = pdev->config + XAI_CAP_OFFSET;
+    uint64_t bar = pci_get_quad(pdev->config + PCI_BASE_ADDRESS_0) &
+                   PCI_BASE_ADDRESS_MEM_MASK;
+    uint32_t lo = pci_get_long(cap + XAI_CAP_BAR_LO);
+    bool enable = lo & XAI_CAP_BAR_LO_ENABLE;
+
+    lo = (bar & XAI_CAP_BAR_LO_ADDR) | (enable ? XAI_CAP_BAR_LO_ENABLE : 0);
+    pci_set_long(cap + XAI_CAP_BAR_LO, lo);
+    pci_set_long(cap + XAI_CAP_BAR_HI, bar >> 32);
+    if (s->mmio.enabled != enable) {
+        trace_xen_amd_iommu_v2_decode(enable, bar);
+        memory_region_set_enabled(&s->mmio, enable);
+    }
+}
+
+static void xai_pci_config_write(PCIDevice *pdev, uint32_t addr,
+                                 uint32_t val, int len)
+{
+    pci_default_write_config(pdev, addr, val, len);
+    xai_pci_sync_capability(XEN_AMD_IOMMU_V2(pdev));
+}
+
+static void xai_pci_init_capability(XenAmdIommuV2State *s)
+{
+    PCIDevice *pdev = PCI_DEVICE(s);
+    uint8_t *cap = pdev->config + XAI_CAP_OFFSET;
+    uint32_t hdr;
+
+    /* pci_add_capability() wrote the ID and next pointer. */
+    hdr = pci_get_long(cap + XAI_CAP_HDR) & 0xffff;
+    hdr |= XAI_CAP_HDR_TYPE | XAI_CAP_HDR_REV | XAI_CAP_HDR_IOTLBSUP |
+           XAI_CAP_HDR_EFRSUP | XAI_CAP_HDR_CAPEXT;
+    pci_set_long(cap + XAI_CAP_HDR, hdr);
+    /* Every device function on the root bus; IVRS says what is covered. */
+    pci_set_long(cap + XAI_CAP_RANGE, XAI_CAP_RANGE_VALID |
+                 0x00u << XAI_CAP_RANGE_FIRST_SHIFT |
+                 0xffu << XAI_CAP_RANGE_LAST_SHIFT);
+    pci_set_long(cap + XAI_CAP_MISC0, XAI_CAP_MISC0_GVASIZE_48 |
+                 48u << XAI_CAP_MISC0_PASIZE_SHIFT |
+                 64u << XAI_CAP_MISC0_VASIZE_SHIFT);
+    pci_set_long(cap + XAI_CAP_MISC1, 0);
+    /* Only the Enable bit is the guest's; the address mirrors the BAR. */
+    pdev->wmask[XAI_CAP_OFFSET + XAI_CAP_BAR_LO] = XAI_CAP_BAR_LO_ENABLE;
+}
+
+static bool xai_pci_check_features(const XenAmdIommuV2Features *f,
+                                   Error **errp)
+{
+    if (f->pasid_bits < 1 || f->pasid_bits > 20) {
+        error_setg(errp, "pasid-bits must be 1 to 20, not %u", f->pasid_bits);
+        return false;
+    }
+    if (f->host_levels < 4 || f->host_levels > 6) {
+        error_setg(errp, "host-levels must be 4, 5 or 6, not %u",
+                   f->host_levels);
+        return false;
+    }
+    if (f->guest_levels < 4 || f->guest_levels > 5) {
+        error_setg(errp, "guest-levels must be 4 or 5, not %u",
+                   f->guest_levels);
+        return false;
+    }
+    if (f->gcr3_levels < 1 || f->gcr3_levels > 2) {
+        error_setg(errp, "gcr3-levels must be 1 or 2, not %u",
+                   f->gcr3_levels);
+        return false;
+    }
+    if (f->gio && !f->gt) {
+        error_setg(errp, "gio=on needs guest translation (gt=on)");
+        return false;
+    }
+    if (f->eph && !f->ppr) {
+        error_setg(errp, "eph=on needs PPR (ppr=on)");
+        return false;
+    }
+    return true;
+}
+
+static void xai_pci_realize(PCIDevice *pdev, Error **errp)
+{
+    XenAmdIommuV2State *s = XEN_AMD_IOMMU_V2(pdev);
+    MemTxAttrs attrs = { .requester_id = pci_requester_id(pdev) };
+    int ret;
+
+    if (!xai_pci_check_features(&s->features, errp)) {
+        return;
+    }
+
+    pci_config_set_vendor_id(pdev->config, XAI_PCI_VENDOR_AMD);
+    pci_config_set_device_id(pdev->config, s->device_id);
+    pci_config_set_class(pdev->config, XAI_PCI_CLASS_IOMMU);
+    pci_config_set_prog_interface(pdev->config, 0);
+
+    ret = pci_add_capability(pdev, XAI_CAP_ID, XAI_CAP_OFFSET, XAI_CAP_SIZE,
+                             errp);
+    if (ret < 0) {
+        return;
+    }
+    xai_pci_init_capability(s);
+    if (msi_init(pdev, XAI_MSI_CAP_OFFSET, 1, true, false, errp) < 0) {
+        return;
+    }
+
+    /*
+     * The engine's own traffic (commands, logs, stores, MSIs) is the
+     * IOMMU's: never translated by itself, so it goes to system memory.
+     */
+    xen_amd_iommu_v2_engine_init(&s->engine, &s->features,
+                                 &address_space_memory, attrs,
+                                 &xai_pci_engine_ops, s);
+
+    memory_region_init_io(&s->mmio, OBJECT(s), &xai_pci_mmio_ops, s,
+                          "xen-amd-iommu-v2-mmio", XAI_MMIO_SIZE);
+    pci_register_bar(pdev, 0, PCI_BASE_ADDRESS_SPACE_MEMORY |
+                     PCI_BASE_ADDRESS_MEM_TYPE_64, &s->mmio);
+}
+
+static void xai_pci_exit(PCIDevice *pdev)
+{
+    msi_uninit(pdev);
+}
+
+static void xai_pci_reset_hold(Object *obj, ResetType type)
+{
+    XenAmdIommuV2State *s = XEN_AMD_IOMMU_V2(obj);
+    uint8_t *cap = PCI_DEVICE(s)->config + XAI_CAP_OFFSET;
+
+    xen_amd_iommu_v2_engine_reset(&s->engine);
+    /* Decode on from reset, as firmware leaves a real IOMMU. */
+    pci_set_long(cap + XAI_CAP_BAR_LO, XAI_CAP_BAR_LO_ENABLE);
+    xai_pci_sync_capability(s);
+}
+
+static int xai_pci_post_load(void *opaque, int version_id)
+{
+    XenAmdIommuV2State *s = opaque;
+
+    if (!xen_amd_iommu_v2_engine_post_load(&s->engine)) {
+        error_report("%s: incoming register state does not fit this "
+                     "device's features", TYPE_XEN_AMD_IOMMU_V2);
+        return -EINVAL;
+    }
+    xai_pci_sync_capability(s);
+    return 0;
+}
+
+static const VMStateDescription vmstate_xai_pci = {
+    .name = TYPE_XEN_AMD_IOMMU_V2,
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .post_load = xai_pci_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_PCI_DEVICE(parent_obj, XenAmdIommuV2State),
+        VMSTATE_STRUCT(engine, XenAmdIommuV2State, 1,
+                       vmstate_xen_amd_iommu_v2_engine, XenAmdIommuV2Engine),
+        VMSTATE_END_OF_LIST()
+    }
+};
+
+static const Property xai_pci_properties[] = {
+    DEFINE_PROP_UINT16("device-id", XenAmdIommuV2State, device_id,
+                       XAI_PCI_DEVICE_DEFAULT),
+    DEFINE_PROP_BOOL("prefetch", XenAmdIommuV2State, features.prefetch, true),
+    DEFINE_PROP_BOOL("ppr", XenAmdIommuV2State, features.ppr, true),
+    DEFINE_PROP_BOOL("gt", XenAmdIommuV2State, features.gt, true),
+    DEFINE_PROP_BOOL("ia", XenAmdIommuV2State, features.ia, true),
+    DEFINE_PROP_BOOL("he", XenAmdIommuV2State, features.he, true),
+    DEFINE_PROP_BOOL("gio", XenAmdIommuV2State, features.gio, false),
+    DEFINE_PROP_BOOL("eph", XenAmdIommuV2State, features.eph, false),
+    DEFINE_PROP_UINT8("pasid-bits", XenAmdIommuV2State, features.pasid_bits,
+                      16),
+    DEFINE_PROP_UINT8("host-levels", XenAmdIommuV2State,
+                      features.host_levels, 6),
+    DEFINE_PROP_UINT8("guest-levels", XenAmdIommuV2State,
+                      features.guest_levels, 4),
+    DEFINE_PROP_UINT8("gcr3-levels", XenAmdIommuV2State,
+                      features.gcr3_levels, 2),
+};
+
+static const struct {
+    const char *name;
+    const char *desc;
+} xai_pci_property_docs[] = {
+    { "device-id", "PCI device ID (default 0x1419, Family 15h IOMMU)" },
+    { "prefetch", "EFR.PreFSup: accept PREFETCH_IOMMU_PAGES" },
+    { "ppr", "EFR.PPRSup: PPR log and COMPLETE_PPR_REQUEST" },
+    { "gt", "EFR.GTSup: guest (PASID) translation" },
+    { "ia", "EFR.IASup: INVALIDATE_IOMMU_ALL" },
+    { "he", "EFR.HESup: hardware event registers" },
+    { "gio", "EFR.GIOSup: guest I/O protection (needs gt)" },
+    { "eph", "EFR.EPHSup: enhanced PPR handling (needs ppr)" },
+    { "pasid-bits", "PASID width, 1-20 (EFR.PASmax + 1)" },
+    { "host-levels", "host page-table levels, 4-6 (EFR.HATS)" },
+    { "guest-levels", "guest page-table levels, 4-5 (EFR.GATS)" },
+    { "gcr3-levels", "GCR3 table levels, 1-2 (EFR.GLXSup + 1)" },
+};
+
+static void xai_pci_class_init(ObjectClass *klass, void *data)
+{
+    DeviceClass *dc = DEVICE_CLASS(klass);
+    PCIDeviceClass *k = PCI_DEVICE_CLASS(klass);
+    ResettableClass *rc = RESETTABLE_CLASS(klass);
+    int i;
+
+    k->realize = xai_pci_realize;
+    k->exit = xai_pci_exit;
+    k->config_write = xai_pci_config_write;
+    k->vendor_id = XAI_PCI_VENDOR_AMD;
+    k->device_id = XAI_PCI_DEVICE_DEFAULT;
+    k->class_id = XAI_PCI_CLASS_IOMMU;
+    rc->phases.hold = xai_pci_reset_hold;
+    dc->desc = "AMD IOMMUv2 for Xen HVM guests (PPR, PASID, guest translation)";
+    dc->vmsd = &vmstate_xai_pci;
+    dc->hotpluggable = false;
+    set_bit(DEVICE_CATEGORY_MISC, dc->categories);
+    device_class_set_props(dc, xai_pci_properties);
+    for (i = 0; i < ARRAY_SIZE(xai_pci_property_docs); i++) {
+        object_class_property_set_description(klass,
+                                              xai_pci_property_docs[i].name,
+                                              xai_pci_property_docs[i].desc);
+    }
+}
+
+static const TypeInfo xai_pci_info = {
+    .name = TYPE_XEN_AMD_IOMMU_V2,
+    .parent = TYPE_PCI_DEVICE,
+    .instance_size = sizeof(XenAmdIommuV2State),
+    .class_init = xai_pci_class_init,
+    .interfaces = (InterfaceInfo[]) {
+        { INTERFACE_CONVENTIONAL_PCI_DEVICE },
+        { },
+    },
+};
+
+static void xai_pci_register_types(void)
+{
+    type_register_static(&xai_pci_info);
+}
+
+type_init(xai_pci_register_types)

@@ -1,0 +1,129 @@
+/*
+ * xen-amd-iommu-v2 QMP commands: state query and PPR injection
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "qapi/qapi-commands-xen-amd-iommu-v2.h"
+#include "hw/pci/msi.h"
+#include "hw/xen/xen-amd-iommu-v2.h"
+
+static int xai_qmp_collect(Object *obj, void *opaque)
+{
+    GSList **list = opaque;
+
+    if (object_dynamic_cast(obj, TYPE_XEN_AMD_IOMMU_V2)) {
+        *list = g_slist_append(*list, obj);
+    }
+    return 0;
+}
+
+static GSList *xai_qmp_devices(void)
+{
+    GSList *list = NULL;
+
+    object_child_foreach_recursive(object_get_root(), xai_qmp_collect, &list);
+    return list;
+}
+
+static XenAmdIommuV2State *xai_qmp_find(const char *id, Error **errp)
+{
+    g_autoptr(GSList) all = NULL;
+    Object *obj;
+
+    if (id) {
+        obj = object_resolve_path_type(id, TYPE_XEN_AMD_IOMMU_V2, NULL);
+        if (!obj) {
+            error_setg(errp, "no %s device '%s'", TYPE_XEN_AMD_IOMMU_V2, id);
+            return NULL;
+        }
+        return XEN_AMD_IOMMU_V2(obj);
+    }
+    all = xai_qmp_devices();
+    if (g_slist_length(all) != 1) {
+        error_setg(errp, "%u %s devices: say which with 'id'",
+                   g_slist_length(all), TYPE_XEN_AMD_IOMMU_V2);
+        return NULL;
+    }
+    return XEN_AMD_IOMMU_V2(all->data);
+}
+
+static XenAmdIommuV2Info *xai_qmp_info(XenAmdIommuV2State *s)
+{
+    PCIDevice *pdev = PCI_DEVICE(s);
+    XenAmdIommuV2Engine *e = &s->engine;
+    XenAmdIommuV2Info *info = g_new0(XenAmdIommuV2Info, 1);
+    uint64List **tail = &info->commands;
+    int i;
+
+    info->path = object_get_canonical_path(OBJECT(s));
+    info->bar = pci_get_quad(pdev->config + PCI_BASE_ADDRESS_0) &
+                PCI_BASE_ADDRESS_MEM_MASK;
+    info->decode = s->mmio.enabled;
+    info->msi_enabled = msi_enabled(pdev);
+    if (msi_present(pdev)) {
+        MSIMessage msg = msi_get_message(pdev, 0);
+
+        info->msi_address = msg.address;
+        info->msi_data = msg.data;
+    }
+    info->engine = g_strdup("qemu");
+    info->efr = e->efr;
+    info->control = e->regs[XAI_R_CONTROL];
+    info->status = e->regs[XAI_R_STATUS];
+    for (i = 0; i < ARRAY_SIZE(e->counters.commands); i++) {
+        QAPI_LIST_APPEND(tail, e->counters.commands[i]);
+    }
+    info->illegal_commands = e->counters.illegal_commands;
+    info->events = e->counters.events;
+    info->ppr_requests = e->counters.ppr_requests;
+    info->ppr_completions = e->counters.ppr_completions;
+    info->log_drops = e->counters.log_drops;
+    info->interrupts = e->counters.interrupts;
+    if (e->have_last_completion) {
+        XenAmdIommuV2PprCompletionInfo *c =
+            g_new0(XenAmdIommuV2PprCompletionInfo, 1);
+
+        c->devid = e->last_completion.devid;
+        c->has_pasid = e->last_completion.pasid_valid;
+        c->pasid = e->last_completion.pasid;
+        c->tag = e->last_completion.tag;
+        c->status = e->last_completion.status;
+        info->last_ppr_completion = c;
+    }
+    return info;
+}
+
+XenAmdIommuV2InfoList *qmp_query_xen_amd_iommu_v2(Error **errp)
+{
+    g_autoptr(GSList) all = xai_qmp_devices();
+    XenAmdIommuV2InfoList *head = NULL, **tail = &head;
+    GSList *l;
+
+    for (l = all; l; l = l->next) {
+        QAPI_LIST_APPEND(tail, xai_qmp_info(XEN_AMD_IOMMU_V2(l->data)));
+    }
+    return head;
+}
+
+void qmp_xen_amd_iommu_v2_inject_ppr(const char *id, uint16_t devid,
+                                     bool has_pasid, uint32_t pasid,
+                                     uint16_t tag, uint16_t flags,
+                                     uint64_t address, Error **errp)
+{
+    XenAmdIommuV2State *s = xai_qmp_find(id, errp);
+    XenAmdIommuV2PprRequest req = {
+        .devid = devid,
+        .pasid_valid = has_pasid,
+        .pasid = has_pasid ? pasid : 0,
+        .tag = tag,
+        .flags = flags,
+        .address = address,
+    };
+
+    if (s) {
+        xen_amd_iommu_v2_ppr_request(&s->engine, &req, errp);
+    }
+}

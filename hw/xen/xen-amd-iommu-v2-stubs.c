@@ -1,0 +1,22 @@
+/*
+ * xen-amd-iommu-v2 QMP commands for builds without the device
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "qapi/qapi-commands-xen-amd-iommu-v2.h"
+
+XenAmdIommuV2InfoList *qmp_query_xen_amd_iommu_v2(Error **errp)
+{
+    return NULL;
+}
+
+void qmp_xen_amd_iommu_v2_inject_ppr(const char *id, uint16_t devid,
+                                     bool has_pasid, uint32_t pasid,
+                                     uint16_t tag, uint16_t flags,
+                                     uint64_t address, Error **errp)
+{
+    error_setg(errp, "this QEMU was built without xen-amd-iommu-v2");
+}

@@ -1,0 +1,155 @@
+/*
+ * xen-amd-iommu-v2: a virtual AMD IOMMUv2 PCI function
+ *
+ * The device is two parts, as in QEMU's RISC-V IOMMU: an engine that owns
+ * the register file, the command buffer and the event and PPR logs and
+ * knows nothing of PCI (hw/xen/xen-amd-iommu-v2.c), and the PCI transport
+ * that owns config space, the capability block, MSI and the BAR
+ * (hw/xen/xen-amd-iommu-v2-pci.c).
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#ifndef HW_XEN_XEN_AMD_IOMMU_V2_H
+#define HW_XEN_XEN_AMD_IOMMU_V2_H
+
+#include "hw/pci/pci_device.h"
+#include "qom/object.h"
+#include "exec/memattrs.h"
+
+#define TYPE_XEN_AMD_IOMMU_V2 "xen-amd-iommu-v2"
+OBJECT_DECLARE_SIMPLE_TYPE(XenAmdIommuV2State, XEN_AMD_IOMMU_V2)
+
+/* Implemented 64-bit registers, in MMIO offset order (see -bits.h). */
+enum XenAmdIommuV2Reg {
+    XAI_R_DEVTAB_BASE,
+    XAI_R_CMD_BASE,
+    XAI_R_EVT_BASE,
+    XAI_R_CONTROL,
+    XAI_R_EXCL_BASE,
+    XAI_R_EXCL_LIMIT,
+    XAI_R_EFR,
+    XAI_R_PPR_BASE,
+    XAI_R_HW_EVT_HI,
+    XAI_R_HW_EVT_LO,
+    XAI_R_HW_EVT_STATUS,
+    XAI_R_CMD_HEAD,
+    XAI_R_CMD_TAIL,
+    XAI_R_EVT_HEAD,
+    XAI_R_EVT_TAIL,
+    XAI_R_STATUS,
+    XAI_R_PPR_HEAD,
+    XAI_R_PPR_TAIL,
+    XAI_R_COUNT
+};
+
+/* Features the user chose; they make up the Extended Feature Register. */
+typedef struct XenAmdIommuV2Features {
+    bool prefetch;
+    bool ppr;
+    bool gt;
+    bool ia;
+    bool he;
+    bool gio;
+    bool eph;
+    uint8_t pasid_bits;     /* PASmax + 1 */
+    uint8_t host_levels;    /* HATS: 4, 5 or 6 page-table levels */
+    uint8_t guest_levels;   /* GATS: 4 or 5 */
+    uint8_t gcr3_levels;    /* GLXSup + 1: 1 or 2 */
+} XenAmdIommuV2Features;
+
+/* What the engine has done; read by query-xen-amd-iommu-v2. */
+typedef struct XenAmdIommuV2Counters {
+    uint64_t commands[16];  /* executed, by opcode */
+    uint64_t illegal_commands;
+    uint64_t events;        /* event log entries written */
+    uint64_t ppr_requests;  /* PPR log entries written */
+    uint64_t ppr_completions;
+    uint64_t log_drops;     /* entries lost: log off, full or broken */
+    uint64_t interrupts;    /* MSIs sent */
+} XenAmdIommuV2Counters;
+
+/* A page request as the PPR log records it (2.6). */
+typedef struct XenAmdIommuV2PprRequest {
+    uint16_t devid;
+    bool pasid_valid;
+    uint32_t pasid;
+    uint16_t tag;
+    uint16_t flags;         /* PPR flags, bits [11:0] */
+    uint64_t address;
+} XenAmdIommuV2PprRequest;
+
+/* A COMPLETE_PPR_REQUEST as the engine received it (2.4.7). */
+typedef struct XenAmdIommuV2PprCompletion {
+    uint16_t devid;
+    bool pasid_valid;
+    uint32_t pasid;
+    uint16_t tag;
+    uint8_t status;
+} XenAmdIommuV2PprCompletion;
+
+typedef struct XenAmdIommuV2Engine XenAmdIommuV2Engine;
+
+/* How the engine reaches its transport. */
+typedef struct XenAmdIommuV2EngineOps {
+    /* Raise the IOMMU's interrupt (one vector: MsiNum = 0). */
+    void (*raise_irq)(XenAmdIommuV2Engine *e);
+    /* A COMPLETE_PPR_REQUEST for a requester; may be NULL. */
+    void (*ppr_complete)(XenAmdIommuV2Engine *e,
+                         const XenAmdIommuV2PprCompletion *c);
+} XenAmdIommuV2EngineOps;
+
+struct XenAmdIommuV2Engine {
+    /* Guest-visible state (migrated) */
+    uint64_t regs[XAI_R_COUNT];
+
+    /* Derived from the features at realize (not migrated) */
+    uint64_t regs_rw[XAI_R_COUNT];     /* bits software may write */
+    uint64_t regs_wc[XAI_R_COUNT];     /* write-1-to-clear bits */
+    uint64_t efr;
+
+    /* Where the engine's own memory accesses go */
+    AddressSpace *dma_as;
+    MemTxAttrs dma_attrs;
+
+    const XenAmdIommuV2EngineOps *ops;
+    void *opaque;
+
+    /* Set while the command buffer is being drained (reentrancy guard) */
+    bool draining;
+
+    XenAmdIommuV2Counters counters;
+    bool have_last_completion;
+    XenAmdIommuV2PprCompletion last_completion;
+};
+
+struct XenAmdIommuV2State {
+    PCIDevice parent_obj;
+
+    MemoryRegion mmio;
+    XenAmdIommuV2Engine engine;
+
+    /* Properties */
+    uint16_t device_id;
+    XenAmdIommuV2Features features;
+};
+
+/* Engine API, used by the transport and the QMP commands */
+void xen_amd_iommu_v2_engine_init(XenAmdIommuV2Engine *e,
+                                  const XenAmdIommuV2Features *f,
+                                  AddressSpace *dma_as, MemTxAttrs attrs,
+                                  const XenAmdIommuV2EngineOps *ops,
+                                  void *opaque);
+void xen_amd_iommu_v2_engine_reset(XenAmdIommuV2Engine *e);
+uint64_t xen_amd_iommu_v2_engine_read(XenAmdIommuV2Engine *e, hwaddr addr,
+                                      unsigned size);
+void xen_amd_iommu_v2_engine_write(XenAmdIommuV2Engine *e, hwaddr addr,
+                                   uint64_t val, unsigned size);
+bool xen_amd_iommu_v2_engine_post_load(XenAmdIommuV2Engine *e);
+bool xen_amd_iommu_v2_ppr_request(XenAmdIommuV2Engine *e,
+                                  const XenAmdIommuV2PprRequest *req,
+                                  Error **errp);
+
+extern const VMStateDescription vmstate_xen_amd_iommu_v2_engine;
+
+#endif /* HW_XEN_XEN_AMD_IOMMU_V2_H */

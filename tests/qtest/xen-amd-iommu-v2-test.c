@@ -1,0 +1,978 @@
+/*
+ * QTest for xen-amd-iommu-v2: what a guest IOMMU driver sees
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "libqtest.h"
+#include "libqos/pci-pc.h"
+#include "libqos/xen-amd-iommu-v2.h"
+#include "qobject/qdict.h"
+#include "qobject/qlist.h"
+#include "qobject/qnum.h"
+#include "hw/pci/pci_regs.h"
+
+#define DEVFN QPCI_DEVFN(4, 0)
+#define LOG2_ENTRIES 8
+#define MSI_DATA 0x4a51
+
+/* EFR of the default device, from the specification's field positions */
+#define EFR_DEFAULT (1ULL << 0 | 1ULL << 1 | 1ULL << 4 | 1ULL << 6 | \
+                     1ULL << 8 | 2ULL << 10 | 1ULL << 14 | 15ULL << 32)
+
+static QXenAmdIommuV2 *start_q35(void)
+{
+    return qxai_start("q35", NULL, NULL);
+}
+
+/* Rings of 256 entries, IOMMU, command buffer and both logs running */
+static QXenAmdIommuV2 *start_running(void)
+{
+    QXenAmdIommuV2 *x = start_q35();
+
+    qxai_setup_rings(x, LOG2_ENTRIES);
+    qxai_control_set(x, QXAI_CTRL_IOMMU_EN | QXAI_CTRL_CMD_BUF_EN |
+                     QXAI_CTRL_EVT_LOG_EN | QXAI_CTRL_PPR_LOG_EN |
+                     QXAI_CTRL_PPR_EN);
+    g_assert_cmphex(qxai_readq(x, QXAI_STATUS) &
+                    (QXAI_ST_CMD_RUN | QXAI_ST_EVT_RUN | QXAI_ST_PPR_RUN),
+                    ==, QXAI_ST_CMD_RUN | QXAI_ST_EVT_RUN | QXAI_ST_PPR_RUN);
+    return x;
+}
+
+static uint32_t ring_ptr(QXenAmdIommuV2 *x, uint64_t reg)
+{
+    return qxai_readq(x, reg) >> 4;
+}
+
+/* Program MSI to write MSI_DATA into a guest RAM word; return its address */
+static uint64_t msi_to_ram(QXenAmdIommuV2 *x)
+{
+    uint8_t msi = qpci_find_capability(x->dev, PCI_CAP_ID_MSI, 0);
+    uint64_t addr = guest_alloc(&x->alloc, 4096);
+
+    g_assert(msi);
+    qtest_writel(x->qts, addr, 0);
+    qpci_config_writel(x->dev, msi + PCI_MSI_ADDRESS_LO, (uint32_t)addr);
+    qpci_config_writel(x->dev, msi + PCI_MSI_ADDRESS_HI, addr >> 32);
+    qpci_config_writew(x->dev, msi + PCI_MSI_DATA_64, MSI_DATA);
+    qpci_config_writew(x->dev, msi + PCI_MSI_FLAGS,
+                       qpci_config_readw(x->dev, msi + PCI_MSI_FLAGS) |
+                       PCI_MSI_FLAGS_ENABLE);
+    return addr;
+}
+
+static QDict *query_device(QXenAmdIommuV2 *x)
+{
+    QDict *rsp = qtest_qmp(x->qts, "{'execute': 'query-xen-amd-iommu-v2'}");
+    QList *list = qdict_get_qlist(rsp, "return");
+    QDict *info;
+
+    g_assert(list);
+    g_assert_cmpint(qlist_size(list), ==, 1);
+    info = qobject_to(QDict, qlist_peek(list));
+    qobject_ref(info);
+    qobject_unref(rsp);
+    return info;
+}
+
+static uint64_t dict_uint(QDict *d, const char *key)
+{
+    QNum *n = qobject_to(QNum, qdict_get(d, key));
+
+    g_assert(n);
+    return qnum_get_uint(n);
+}
+
+static uint64_t command_count(QXenAmdIommuV2 *x, unsigned opcode)
+{
+    QDict *info = query_device(x);
+    QList *cmds = qdict_get_qlist(info, "commands");
+    QListEntry *e;
+    uint64_t n = 0;
+    unsigned i = 0;
+
+    QLIST_FOREACH_ENTRY(cmds, e) {
+        if (i++ == opcode) {
+            n = qnum_get_uint(qobject_to(QNum, qlist_entry_obj(e)));
+        }
+    }
+    qobject_unref(info);
+    return n;
+}
+
+static uint64_t info_uint(QXenAmdIommuV2 *x, const char *key)
+{
+    QDict *info = query_device(x);
+    uint64_t v = dict_uint(info, key);
+
+    qobject_unref(info);
+    return v;
+}
+
+static QDict *inject_ppr(QXenAmdIommuV2 *x, uint16_t devid, int64_t pasid,
+                         uint16_t tag, uint16_t flags, uint64_t addr)
+{
+    if (pasid < 0) {
+        return qtest_qmp(x->qts, "{'execute': 'xen-amd-iommu-v2-inject-ppr',"
+                         " 'arguments': {'devid': %u, 'tag': %u, "
+                         "'flags': %u, 'address': %" PRIu64 "}}",
+                         devid, tag, flags, addr);
+    }
+    return qtest_qmp(x->qts, "{'execute': 'xen-amd-iommu-v2-inject-ppr',"
+                     " 'arguments': {'devid': %u, 'pasid': %" PRId64 ","
+                     " 'tag': %u, 'flags': %u, 'address': %" PRIu64 "}}",
+                     devid, pasid, tag, flags, addr);
+}
+
+/* PCI function and capability block */
+
+static void check_config(QXenAmdIommuV2 *x, uint16_t device_id)
+{
+    uint8_t cap = qpci_find_capability(x->dev, QXAI_CAP_ID, 0);
+    uint8_t msi = qpci_find_capability(x->dev, PCI_CAP_ID_MSI, 0);
+    uint32_t hdr, misc;
+
+    g_assert_cmphex(qpci_config_readw(x->dev, PCI_VENDOR_ID), ==, 0x1022);
+    g_assert_cmphex(qpci_config_readw(x->dev, PCI_DEVICE_ID), ==, device_id);
+    g_assert_cmphex(qpci_config_readw(x->dev, PCI_CLASS_DEVICE), ==, 0x0806);
+    g_assert(cap);
+    hdr = qpci_config_readl(x->dev, cap);
+    g_assert_cmphex((hdr >> 16) & 7, ==, 3);        /* CapType: IOMMU */
+    g_assert_cmphex((hdr >> 19) & 0x1f, ==, 1);     /* CapRev */
+    g_assert(hdr & (1u << 24));                     /* IotlbSup */
+    g_assert(hdr & (1u << 27));                     /* EFRSup */
+    g_assert(hdr & (1u << 28));                     /* CapExt */
+    misc = qpci_config_readl(x->dev, cap + 0x10);
+    g_assert_cmpuint(misc & 0x1f, ==, 0);           /* MsiNum */
+    g_assert_cmpuint((misc >> 5) & 7, ==, 2);       /* GVAsize 48 */
+    g_assert_cmpuint((misc >> 8) & 0x7f, ==, 48);   /* PAsize */
+    g_assert_cmpuint((misc >> 15) & 0x7f, ==, 64);  /* VAsize */
+    /* One 64-bit MSI capability, and only one */
+    g_assert(msi);
+    g_assert(qpci_config_readw(x->dev, msi + PCI_MSI_FLAGS) &
+             PCI_MSI_FLAGS_64BIT);
+    g_assert_cmpuint(qpci_find_capability(x->dev, PCI_CAP_ID_MSI, msi), ==,
+                     0);
+}
+
+static void test_config_q35(void)
+{
+    QXenAmdIommuV2 *x = start_q35();
+
+    check_config(x, 0x1419);
+    qxai_stop(x);
+}
+
+static void test_config_pc(void)
+{
+    QXenAmdIommuV2 *x = qxai_start("pc", "device-id=0x1451", NULL);
+
+    check_config(x, 0x1451);
+    g_assert_cmphex(qxai_readq(x, QXAI_EFR), ==, EFR_DEFAULT);
+    qxai_stop(x);
+}
+
+static void test_two_instances(void)
+{
+    QTestState *qts = qtest_init("-M q35 -nodefaults "
+                                 "-device xen-amd-iommu-v2,addr=04.0 "
+                                 "-device xen-amd-iommu-v2,addr=05.0,ppr=off");
+    QXenAmdIommuV2 *a = qxai_attach(qts, QPCI_DEVFN(4, 0), true);
+    QXenAmdIommuV2 *b = qxai_attach(qts, QPCI_DEVFN(5, 0), true);
+    QDict *rsp;
+
+    g_assert_cmphex(qxai_readq(a, QXAI_EFR) & 2, ==, 2);
+    g_assert_cmphex(qxai_readq(b, QXAI_EFR) & 2, ==, 0);
+    rsp = qtest_qmp(qts, "{'execute': 'query-xen-amd-iommu-v2'}");
+    g_assert_cmpint(qlist_size(qdict_get_qlist(rsp, "return")), ==, 2);
+    qobject_unref(rsp);
+    /* Without an id, injection is ambiguous and refused */
+    rsp = qtest_qmp(qts, "{'execute': 'xen-amd-iommu-v2-inject-ppr', "
+                    "'arguments': {'devid': 1, 'tag': 1, 'flags': 0, "
+                    "'address': 4096}}");
+    g_assert(qdict_haskey(rsp, "error"));
+    qobject_unref(rsp);
+    g_free(b->dev);
+    qpci_free_pc(b->bus);
+    alloc_destroy(&b->alloc);
+    g_free(b);
+    qxai_stop(a);
+}
+
+static void test_bad_properties(void)
+{
+    static const char *const bad[] = {
+        "pasid-bits=0", "pasid-bits=21", "host-levels=3", "host-levels=7",
+        "guest-levels=6", "gcr3-levels=3", "gio=on,gt=off", "eph=on,ppr=off",
+    };
+    int i;
+
+    for (i = 0; i < ARRAY_SIZE(bad); i++) {
+        g_autofree char *cmd = g_strdup_printf(
+            "%s -M q35 -nodefaults -display none "
+            "-device xen-amd-iommu-v2,%s 2>&1",
+            getenv("QTEST_QEMU_BINARY"), bad[i]);
+        g_autofree char *out = NULL;
+        int status;
+
+        g_assert(g_spawn_command_line_sync(cmd, &out, NULL, &status, NULL));
+        g_assert(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+        g_assert(strstr(out, "xen-amd-iommu-v2") || strstr(out, "must") ||
+                 strstr(out, "needs"));
+    }
+}
+
+/* BAR: size, type, mirroring into the capability, Enable bit */
+
+static void test_bar(void)
+{
+    QXenAmdIommuV2 *x = start_q35();
+    uint8_t cap = qpci_find_capability(x->dev, QXAI_CAP_ID, 0);
+    uint32_t bar_lo = qpci_config_readl(x->dev, PCI_BASE_ADDRESS_0);
+    uint64_t bar = (bar_lo & ~0xfu) |
+        (uint64_t)qpci_config_readl(x->dev, PCI_BASE_ADDRESS_1) << 32;
+    uint64_t moved = bar + 0x100000;
+    uint32_t lo;
+
+    g_assert_cmpuint(x->bar_size, ==, 0x4000);
+    g_assert_cmphex(bar_lo & 0x7, ==, PCI_BASE_ADDRESS_MEM_TYPE_64);
+    /* The capability mirrors the BAR, Enable set */
+    lo = qpci_config_readl(x->dev, cap + 4);
+    g_assert_cmphex(lo & ~0x3fffu, ==, (uint32_t)bar);
+    g_assert_cmphex(lo & 1, ==, 1);
+    g_assert_cmphex(qpci_config_readl(x->dev, cap + 8), ==, bar >> 32);
+    g_assert_cmphex(qtest_readq(x->qts, bar + QXAI_EFR), ==, EFR_DEFAULT);
+
+    /* Writes to the mirrored address are ignored; Enable is the guest's */
+    qpci_config_writel(x->dev, cap + 4, 0xdead0000);
+    lo = qpci_config_readl(x->dev, cap + 4);
+    g_assert_cmphex(lo, ==, (uint32_t)bar);
+    g_assert_cmphex(qtest_readq(x->qts, bar + QXAI_EFR), ==, 0);
+    qpci_config_writel(x->dev, cap + 4, 1);
+    g_assert_cmphex(qtest_readq(x->qts, bar + QXAI_EFR), ==, EFR_DEFAULT);
+
+    /* Move the BAR: the registers follow, the capability too */
+    qpci_config_writel(x->dev, PCI_BASE_ADDRESS_0, (uint32_t)moved);
+    qpci_config_writel(x->dev, PCI_BASE_ADDRESS_1, moved >> 32);
+    g_assert_cmphex(qtest_readq(x->qts, moved + QXAI_EFR), ==, EFR_DEFAULT);
+    g_assert_cmphex(qtest_readq(x->qts, bar + QXAI_EFR), ==, 0);
+    lo = qpci_config_readl(x->dev, cap + 4);
+    g_assert_cmphex(lo & ~0x3fffu, ==, (uint32_t)moved);
+    g_assert_cmphex(info_uint(x, "bar"), ==, moved);
+    qxai_stop(x);
+}
+
+/* Register file: reset values, writable masks, W1C, access sizes */
+
+static void test_reset_values(void)
+{
+    QXenAmdIommuV2 *x = start_q35();
+    static const uint64_t zero_regs[] = {
+        QXAI_DEVTAB_BASE, QXAI_CMD_BASE, QXAI_EVT_BASE, QXAI_CONTROL,
+        QXAI_EXCL_BASE, QXAI_EXCL_LIMIT, QXAI_PPR_BASE, QXAI_CMD_HEAD,
+        QXAI_CMD_TAIL, QXAI_EVT_HEAD, QXAI_EVT_TAIL, QXAI_STATUS,
+        QXAI_PPR_HEAD, QXAI_PPR_TAIL,
+    };
+    int i;
+
+    for (i = 0; i < ARRAY_SIZE(zero_regs); i++) {
+        g_assert_cmphex(qxai_readq(x, zero_regs[i]), ==, 0);
+    }
+    g_assert_cmphex(qxai_readq(x, QXAI_EFR), ==, EFR_DEFAULT);
+
+    /* A system reset brings everything back */
+    qxai_writeq(x, QXAI_DEVTAB_BASE, 0x12345000 | 0x1ff);
+    qxai_writeq(x, QXAI_CONTROL, QXAI_CTRL_EVT_INT_EN);
+    qtest_system_reset(x->qts);
+    g_assert_cmphex(qxai_readq(x, QXAI_DEVTAB_BASE), ==, 0);
+    g_assert_cmphex(qxai_readq(x, QXAI_CONTROL), ==, 0);
+    qxai_stop(x);
+}
+
+static void test_write_masks(void)
+{
+    QXenAmdIommuV2 *x = start_q35();
+    static const struct {
+        uint64_t reg;
+        uint64_t mask;
+    } regs[] = {
+        { QXAI_DEVTAB_BASE, 0x000ffffffffff1ffULL },
+        { QXAI_CMD_BASE,    0x0f0ffffffffff000ULL },
+        { QXAI_EVT_BASE,    0x0f0ffffffffff000ULL },
+        { QXAI_PPR_BASE,    0x0f0ffffffffff000ULL },
+        { QXAI_EXCL_BASE,   0x000ffffffffff003ULL },
+        { QXAI_EXCL_LIMIT,  0x000ffffffffff000ULL },
+        { QXAI_EFR,         EFR_DEFAULT },          /* read-only */
+        { QXAI_HW_EVT_HI,   ~0ULL },
+        { QXAI_HW_EVT_STATUS, 3 },
+        { QXAI_CMD_HEAD,    0x7fff0ULL },
+        { QXAI_CMD_TAIL,    0x7fff0ULL },
+        { QXAI_EVT_HEAD,    0x7fff0ULL },
+        { QXAI_EVT_TAIL,    0x7fff0ULL },
+        { QXAI_PPR_HEAD,    0x7fff0ULL },
+        { QXAI_PPR_TAIL,    0x7fff0ULL },
+    };
+    int i;
+
+    for (i = 0; i < ARRAY_SIZE(regs); i++) {
+        qxai_writeq(x, regs[i].reg, ~0ULL);
+        g_assert_cmphex(qxai_readq(x, regs[i].reg), ==, regs[i].mask);
+        qxai_writeq(x, regs[i].reg, 0);
+    }
+
+    /* Control: only the bits of offered features are writable */
+    qxai_writeq(x, QXAI_CONTROL, ~0ULL & ~(QXAI_CTRL_IOMMU_EN));
+    g_assert_cmphex(qxai_readq(x, QXAI_CONTROL), ==, 0x1fffeULL);
+    qxai_writeq(x, QXAI_CONTROL, 0);
+
+    /* 32-bit halves of a 64-bit register */
+    qxai_writel(x, QXAI_DEVTAB_BASE, 0xabcde00f);
+    qxai_writel(x, QXAI_DEVTAB_BASE + 4, 0x000f1234);
+    g_assert_cmphex(qxai_readq(x, QXAI_DEVTAB_BASE), ==,
+                    0x000f1234abcde00fULL);
+    g_assert_cmphex(qxai_readl(x, QXAI_DEVTAB_BASE + 4), ==, 0x000f1234);
+    g_assert_cmphex(qpci_io_readb(x->dev, x->bar, QXAI_DEVTAB_BASE + 1),
+                    ==, 0xe0);
+
+    /* Reserved registers read zero and ignore writes */
+    qxai_writeq(x, 0x100, ~0ULL);
+    g_assert_cmphex(qxai_readq(x, 0x100), ==, 0);
+    g_assert_cmphex(qxai_readq(x, 0x3ff8), ==, 0);
+    qxai_stop(x);
+}
+
+static void test_features_off(void)
+{
+    QXenAmdIommuV2 *x = qxai_start("q35", "ppr=off,gt=off,ia=off,prefetch=off,"
+                                   "he=off,host-levels=4", NULL);
+
+    g_assert_cmphex(qxai_readq(x, QXAI_EFR), ==, 0);
+    /* Without PPR the PPR registers and control bits are read-only */
+    qxai_writeq(x, QXAI_PPR_BASE, ~0ULL);
+    g_assert_cmphex(qxai_readq(x, QXAI_PPR_BASE), ==, 0);
+    qxai_writeq(x, QXAI_CONTROL, QXAI_CTRL_PPR_EN | QXAI_CTRL_GT_EN);
+    g_assert_cmphex(qxai_readq(x, QXAI_CONTROL), ==, 0);
+    /* and the commands of absent features are illegal */
+    qxai_setup_rings(x, LOG2_ENTRIES);
+    qxai_control_set(x, QXAI_CTRL_IOMMU_EN | QXAI_CTRL_CMD_BUF_EN |
+                     QXAI_CTRL_EVT_LOG_EN);
+    qxai_submit(x, qxai_cmd(QXAI_CMD_INV_ALL, 0), 0);
+    g_assert_cmpuint(ring_ptr(x, QXAI_EVT_TAIL), ==, 1);
+    g_assert_cmpuint(ring_ptr(x, QXAI_CMD_HEAD), ==, 0);
+    qxai_stop(x);
+}
+
+static void test_status_w1c(void)
+{
+    QXenAmdIommuV2 *x = start_running();
+
+    qxai_submit(x, qxai_cmd(QXAI_CMD_COMPLETION_WAIT, 2), 0);  /* I=1 */
+    g_assert(qxai_readq(x, QXAI_STATUS) & QXAI_ST_COMWAIT_INT);
+    /* Writing zero changes nothing; run bits are read-only */
+    qxai_writeq(x, QXAI_STATUS, 0);
+    g_assert(qxai_readq(x, QXAI_STATUS) & QXAI_ST_COMWAIT_INT);
+    qxai_writeq(x, QXAI_STATUS, QXAI_ST_CMD_RUN | QXAI_ST_COMWAIT_INT);
+    g_assert_cmphex(qxai_readq(x, QXAI_STATUS), ==,
+                    QXAI_ST_CMD_RUN | QXAI_ST_EVT_RUN | QXAI_ST_PPR_RUN);
+    qxai_stop(x);
+}
+
+/* Commands */
+
+static void test_completion_wait(void)
+{
+    QXenAmdIommuV2 *x = start_running();
+    uint64_t sem = guest_alloc(&x->alloc, 64);
+    uint64_t msi;
+
+    qtest_writeq(x->qts, sem, 0);
+    qxai_submit(x, qxai_cmd(QXAI_CMD_COMPLETION_WAIT, sem | 1),
+                0x1122334455667788ULL);
+    g_assert_cmphex(qtest_readq(x->qts, sem), ==, 0x1122334455667788ULL);
+    g_assert_cmpuint(ring_ptr(x, QXAI_CMD_HEAD), ==, 1);
+    /* S without I: no interrupt status */
+    g_assert_false(qxai_readq(x, QXAI_STATUS) & QXAI_ST_COMWAIT_INT);
+
+    /* I with ComWaitIntEn and MSI on: the message lands in guest memory */
+    msi = msi_to_ram(x);
+    qxai_control_set(x, QXAI_CTRL_COMWAIT_INT_EN);
+    qxai_submit(x, qxai_cmd(QXAI_CMD_COMPLETION_WAIT, 2), 0);
+    g_assert(qxai_readq(x, QXAI_STATUS) & QXAI_ST_COMWAIT_INT);
+    g_assert_cmphex(qtest_readl(x->qts, msi), ==, MSI_DATA);
+    g_assert_cmpuint(info_uint(x, "interrupts"), ==, 1);
+
+    /* Interrupt enable off: status only, no message */
+    qtest_writel(x->qts, msi, 0);
+    qxai_control_clear(x, QXAI_CTRL_COMWAIT_INT_EN);
+    qxai_submit(x, qxai_cmd(QXAI_CMD_COMPLETION_WAIT, 2), 0);
+    g_assert_cmphex(qtest_readl(x->qts, msi), ==, 0);
+    g_assert_cmpuint(command_count(x, QXAI_CMD_COMPLETION_WAIT), ==, 3);
+    qxai_stop(x);
+}
+
+/* A well-formed command of every kind runs, advances head, logs nothing */
+static void test_every_command(void)
+{
+    QXenAmdIommuV2 *x = start_running();
+    uint64_t sem = guest_alloc(&x->alloc, 64);
+    static const struct {
+        unsigned op;
+        uint64_t q0, q1;
+    } cmds[] = {
+        { QXAI_CMD_INV_DEVTAB_ENTRY, 0x0010, 0 },
+        /* domain 5, all pages, PDE: what Linux sends */
+        { QXAI_CMD_INV_IOMMU_PAGES, 5ULL << 32, 0x7ffffffffffff000ULL | 3 },
+        /* guest (GN) page for PASID 0x1234 */
+        { QXAI_CMD_INV_IOMMU_PAGES, 5ULL << 32 | 0x1234, 0x400000 | 4 },
+        /* devid 0x20, queue depth 32, queue id = devid, PASID 0x1234 */
+        { QXAI_CMD_INV_IOTLB_PAGES, 0x20ULL << 32 | 0x34ULL << 48 | 32 << 24 |
+          0x12 << 16 | 0x20, 0x400000 | 4 | 1 },
+        { QXAI_CMD_INV_INT_TABLE, 0x0018, 0 },
+        { QXAI_CMD_PREFETCH_PAGES, 7ULL << 32 | 4 << 24 | 0x20, 0x800000 },
+        { QXAI_CMD_COMPLETE_PPR, 0x1234ULL << 32 | 0x20,
+          4 | (0x1fULL << 32) },
+        { QXAI_CMD_INV_ALL, 0, 0 },
+    };
+    int i;
+
+    for (i = 0; i < ARRAY_SIZE(cmds); i++) {
+        uint64_t before = command_count(x, cmds[i].op);
+
+        qxai_submit(x, qxai_cmd(cmds[i].op, cmds[i].q0), cmds[i].q1);
+        g_assert_cmpuint(ring_ptr(x, QXAI_CMD_HEAD), ==, i + 1);
+        g_assert_cmpuint(command_count(x, cmds[i].op), ==, before + 1);
+    }
+    /* followed by a completion wait, which a driver uses to know */
+    qxai_submit(x, qxai_cmd(QXAI_CMD_COMPLETION_WAIT, sem | 1), 1);
+    g_assert_cmphex(qtest_readq(x->qts, sem), ==, 1);
+    g_assert_cmpuint(ring_ptr(x, QXAI_EVT_TAIL), ==, 0);
+    g_assert_cmpuint(info_uint(x, "illegal-commands"), ==, 0);
+    qxai_stop(x);
+}
+
+static void test_complete_ppr(void)
+{
+    QXenAmdIommuV2 *x = start_running();
+    QDict *info, *c;
+
+    qxai_submit(x, qxai_cmd(QXAI_CMD_COMPLETE_PPR, 0xabcdULL << 32 | 0x0308),
+                4 | (0x1aULL << 32) | (0xfULL << 44));
+    info = query_device(x);
+    c = qdict_get_qdict(info, "last-ppr-completion");
+    g_assert(c);
+    g_assert_cmpuint(dict_uint(c, "devid"), ==, 0x0308);
+    g_assert_cmpuint(dict_uint(c, "pasid"), ==, 0xabcd);
+    g_assert_cmpuint(dict_uint(c, "tag"), ==, 0x1a);
+    g_assert_cmpuint(dict_uint(c, "status"), ==, 0xf);
+    g_assert_cmpuint(dict_uint(info, "ppr-completions"), ==, 1);
+    qobject_unref(info);
+
+    /* Without GN the PASID is not part of the completion */
+    qxai_submit(x, qxai_cmd(QXAI_CMD_COMPLETE_PPR, 0x0308), 0x5ULL << 32);
+    info = query_device(x);
+    c = qdict_get_qdict(info, "last-ppr-completion");
+    g_assert_false(qdict_haskey(c, "pasid"));
+    g_assert_cmpuint(dict_uint(c, "tag"), ==, 5);
+    qobject_unref(info);
+    qxai_stop(x);
+}
+
+/* Illegal commands: event with the command's address, buffer stops */
+
+static void expect_illegal(QXenAmdIommuV2 *x, uint64_t q0, uint64_t q1,
+                           uint32_t evt_index)
+{
+    uint32_t head = ring_ptr(x, QXAI_CMD_HEAD);
+    uint64_t ev[2];
+
+    qxai_submit(x, q0, q1);
+    g_assert_cmpuint(ring_ptr(x, QXAI_CMD_HEAD), ==, head);
+    g_assert_false(qxai_readq(x, QXAI_STATUS) & QXAI_ST_CMD_RUN);
+    g_assert_cmpuint(ring_ptr(x, QXAI_EVT_TAIL), ==, evt_index + 1);
+    qxai_log_entry(x, x->evt, evt_index, ev);
+    g_assert_cmphex(ev[0] >> 60, ==, QXAI_EVT_ILLEGAL_COMMAND);
+    g_assert_cmphex(ev[1], ==, x->cmd + head * 16);
+
+    /* The driver skips the bad command and restarts the buffer */
+    qxai_control_clear(x, QXAI_CTRL_CMD_BUF_EN);
+    qxai_writeq(x, QXAI_CMD_HEAD, (uint64_t)(head + 1) << 4);
+    qxai_control_set(x, QXAI_CTRL_CMD_BUF_EN);
+    g_assert(qxai_readq(x, QXAI_STATUS) & QXAI_ST_CMD_RUN);
+}
+
+static void test_illegal_commands(void)
+{
+    QXenAmdIommuV2 *x = start_running();
+    uint64_t sem = guest_alloc(&x->alloc, 64);
+    static const struct {
+        uint64_t q0, q1;
+    } bad[] = {
+        { 0, 0 },                                           /* opcode 0 */
+        { 9ULL << 60, 0 },                                  /* opcode 9 */
+        { 15ULL << 60, 0 },                                 /* opcode 15 */
+        { 1ULL << 60 | 1ULL << 52, 0 },                     /* CW rsvd */
+        { 2ULL << 60 | 1ULL << 16, 0 },                     /* devtab rsvd */
+        { 2ULL << 60, 1 },                                  /* devtab q1 */
+        { 3ULL << 60 | 1ULL << 20, 0 },                     /* pages rsvd */
+        { 3ULL << 60, 1ULL << 3 },                          /* addr rsvd */
+        { 4ULL << 60, 2 },                                  /* iotlb rsvd */
+        { 5ULL << 60 | 1ULL << 40, 0 },                     /* irt rsvd */
+        { 6ULL << 60 | 1ULL << 16, 0 },                     /* prefetch */
+        { 7ULL << 60 | 1ULL << 16, 0 },                     /* cppr rsvd */
+        { 7ULL << 60, 1ULL << 63 },                         /* cppr q1 */
+        { 8ULL << 60 | 1, 0 },                              /* inv all */
+    };
+    uint64_t ev[2];
+    int i;
+
+    for (i = 0; i < ARRAY_SIZE(bad); i++) {
+        expect_illegal(x, bad[i].q0, bad[i].q1, i);
+    }
+    g_assert_cmpuint(info_uint(x, "illegal-commands"), ==, ARRAY_SIZE(bad));
+
+    /* Commands queued behind an illegal one wait for the restart */
+    qxai_queue(x, 0, 0);
+    qtest_writeq(x->qts, sem, 0);
+    qxai_writeq(x, QXAI_CMD_TAIL,
+                (uint64_t)((ring_ptr(x, QXAI_CMD_TAIL) + 1) % 256) << 4);
+    qxai_submit(x, qxai_cmd(QXAI_CMD_COMPLETION_WAIT, sem | 1), 7);
+    g_assert_cmphex(qtest_readq(x->qts, sem), ==, 0);
+    qxai_log_entry(x, x->evt, ARRAY_SIZE(bad), ev);
+    g_assert_cmphex(ev[0] >> 60, ==, QXAI_EVT_ILLEGAL_COMMAND);
+    qxai_stop(x);
+}
+
+/* Logs: wrap and overflow */
+
+static void test_event_log_wrap_overflow(void)
+{
+    QXenAmdIommuV2 *x = start_running();
+    uint64_t msi = msi_to_ram(x);
+    uint64_t ev[2];
+
+    qxai_control_set(x, QXAI_CTRL_EVT_INT_EN);
+    /* Wrap: put the log's head and tail at the last entry */
+    qxai_control_clear(x, QXAI_CTRL_EVT_LOG_EN);
+    qxai_writeq(x, QXAI_EVT_HEAD, 255 << 4);
+    qxai_writeq(x, QXAI_EVT_TAIL, 255 << 4);
+    qxai_control_set(x, QXAI_CTRL_EVT_LOG_EN);
+    qxai_submit(x, 0, 0);                            /* illegal */
+    g_assert_cmpuint(ring_ptr(x, QXAI_EVT_TAIL), ==, 0);
+    qxai_log_entry(x, x->evt, 255, ev);
+    g_assert_cmphex(ev[0] >> 60, ==, QXAI_EVT_ILLEGAL_COMMAND);
+    g_assert(qxai_readq(x, QXAI_STATUS) & QXAI_ST_EVT_INT);
+    g_assert_cmphex(qtest_readl(x->qts, msi), ==, MSI_DATA);
+
+    /* Overflow: the log is full when tail + 1 == head */
+    qxai_writeq(x, QXAI_EVT_HEAD, 1 << 4);
+    qxai_writeq(x, QXAI_STATUS, QXAI_ST_EVT_INT);
+    qtest_writel(x->qts, msi, 0);
+    qxai_control_clear(x, QXAI_CTRL_CMD_BUF_EN);
+    qxai_control_set(x, QXAI_CTRL_CMD_BUF_EN);
+    qxai_submit(x, 0, 0);            /* the same bad command, again */
+    g_assert_cmpuint(ring_ptr(x, QXAI_EVT_TAIL), ==, 0);
+    g_assert(qxai_readq(x, QXAI_STATUS) & QXAI_ST_EVT_OVERFLOW);
+    g_assert_false(qxai_readq(x, QXAI_STATUS) & QXAI_ST_EVT_RUN);
+    g_assert_cmphex(qtest_readl(x->qts, msi), ==, MSI_DATA);
+    qxai_log_entry(x, x->evt, 0, ev);
+    g_assert_cmphex(ev[0], ==, 0);                   /* nothing written */
+
+    /* The driver drains, clears overflow, re-enables: logging resumes */
+    qxai_writeq(x, QXAI_EVT_HEAD, 0);
+    qxai_writeq(x, QXAI_STATUS, QXAI_ST_EVT_OVERFLOW);
+    qxai_control_clear(x, QXAI_CTRL_EVT_LOG_EN);
+    qxai_control_set(x, QXAI_CTRL_EVT_LOG_EN);
+    qxai_control_clear(x, QXAI_CTRL_CMD_BUF_EN);
+    qxai_control_set(x, QXAI_CTRL_CMD_BUF_EN);
+    qxai_submit(x, 0, 0);
+    g_assert_cmpuint(ring_ptr(x, QXAI_EVT_TAIL), ==, 1);
+    qxai_stop(x);
+}
+
+static void test_ppr_log(void)
+{
+    QXenAmdIommuV2 *x = start_running();
+    uint64_t msi = msi_to_ram(x);
+    uint64_t e[2];
+    QDict *rsp;
+    int i;
+
+    qxai_control_set(x, QXAI_CTRL_PPR_INT_EN);
+    rsp = inject_ppr(x, 0x0308, 0x12345, 0x1a5, 0x024, 0x7fffdeadb000ULL);
+    g_assert(qdict_haskey(rsp, "return"));
+    qobject_unref(rsp);
+    g_assert_cmpuint(ring_ptr(x, QXAI_PPR_TAIL), ==, 1);
+    qxai_log_entry(x, x->ppr, 0, e);
+    g_assert_cmphex(e[0] >> 60, ==, 1);                 /* PPR request */
+    g_assert_cmphex(e[0] & 0xffff, ==, 0x0308);         /* DeviceID */
+    g_assert_cmphex((e[0] >> 16) & 0xffff, ==, 0x2345); /* PASID[15:0] */
+    g_assert_cmphex((e[0] >> 42) & 0xf, ==, 0x1);       /* PASID[19:16] */
+    g_assert_cmphex((e[0] >> 32) & 0x3ff, ==, 0x1a5);   /* tag */
+    g_assert_cmphex((e[0] >> 48) & 0xfff, ==, 0x124);   /* flags + GN */
+    g_assert_cmphex(e[1], ==, 0x7fffdeadb000ULL);
+    g_assert(qxai_readq(x, QXAI_STATUS) & QXAI_ST_PPR_INT);
+    g_assert_cmphex(qtest_readl(x->qts, msi), ==, MSI_DATA);
+
+    /* Without a PASID: GN clear */
+    rsp = inject_ppr(x, 0x0010, -1, 3, 0x004, 0x1000);
+    qobject_unref(rsp);
+    qxai_log_entry(x, x->ppr, 1, e);
+    g_assert_cmphex((e[0] >> 48) & 0xfff, ==, 0x004);
+    g_assert_cmphex((e[0] >> 16) & 0xffff, ==, 0);
+
+    /* Fill the log: 255 entries fit in 256 slots, the next overflows */
+    for (i = 2; i < 255; i++) {
+        rsp = inject_ppr(x, 0x10, 1, i & 0x3ff, 0x4, 0x1000 * i);
+        g_assert(qdict_haskey(rsp, "return"));
+        qobject_unref(rsp);
+    }
+    g_assert_cmpuint(ring_ptr(x, QXAI_PPR_TAIL), ==, 255);
+    rsp = inject_ppr(x, 0x10, 1, 1, 0x4, 0x1000);
+    g_assert(qdict_haskey(rsp, "error"));
+    qobject_unref(rsp);
+    g_assert(qxai_readq(x, QXAI_STATUS) & QXAI_ST_PPR_OVERFLOW);
+    g_assert_false(qxai_readq(x, QXAI_STATUS) & QXAI_ST_PPR_RUN);
+    g_assert_cmpuint(info_uint(x, "ppr-requests"), ==, 255);
+
+    /* Consume, restart as Linux does; the next entry wraps to slot 255 */
+    qxai_writeq(x, QXAI_PPR_HEAD, 255 << 4);
+    qxai_writeq(x, QXAI_STATUS, QXAI_ST_PPR_OVERFLOW);
+    qxai_control_clear(x, QXAI_CTRL_PPR_LOG_EN);
+    qxai_control_set(x, QXAI_CTRL_PPR_LOG_EN);
+    rsp = inject_ppr(x, 0x0042, -1, 9, 0x20, 0x5000);
+    g_assert(qdict_haskey(rsp, "return"));
+    qobject_unref(rsp);
+    qxai_log_entry(x, x->ppr, 255, e);
+    g_assert_cmphex(e[0] & 0xffff, ==, 0x42);
+    g_assert_cmpuint(ring_ptr(x, QXAI_PPR_TAIL), ==, 0);
+
+    /* PPR disabled by the guest: refused, nothing logged */
+    qxai_control_clear(x, QXAI_CTRL_PPR_EN);
+    rsp = inject_ppr(x, 0x0042, -1, 9, 0x20, 0x5000);
+    g_assert(qdict_haskey(rsp, "error"));
+    qobject_unref(rsp);
+    g_assert_cmpuint(ring_ptr(x, QXAI_PPR_TAIL), ==, 0);
+    qxai_stop(x);
+}
+
+/* Hostile guests */
+
+static void test_hostile_ring_lengths(void)
+{
+    QXenAmdIommuV2 *x = start_q35();
+    uint64_t ring = guest_alloc(&x->alloc, 4096);
+
+    /* Length 0 (reserved): enabling does not start the buffer; no hang */
+    qxai_writeq(x, QXAI_CMD_BASE, ring);
+    qxai_writeq(x, QXAI_CMD_TAIL, 0x10);
+    qxai_control_set(x, QXAI_CTRL_IOMMU_EN | QXAI_CTRL_CMD_BUF_EN |
+                     QXAI_CTRL_EVT_LOG_EN);
+    g_assert_false(qxai_readq(x, QXAI_STATUS) & QXAI_ST_CMD_RUN);
+    g_assert_false(qxai_readq(x, QXAI_STATUS) & QXAI_ST_EVT_RUN);
+    qxai_writeq(x, QXAI_CMD_TAIL, 0x7fff0);
+    g_assert_cmpuint(qxai_readq(x, QXAI_CMD_HEAD), ==, 0);
+    qxai_stop(x);
+}
+
+static void test_hostile_pointers(void)
+{
+    QXenAmdIommuV2 *x = start_running();
+    uint64_t ev[2];
+
+    /* Tail beyond the ring: the buffer stops with a hardware error */
+    qxai_writeq(x, QXAI_CMD_TAIL, 0x7fff0);
+    g_assert_false(qxai_readq(x, QXAI_STATUS) & QXAI_ST_CMD_RUN);
+    qxai_log_entry(x, x->evt, 0, ev);
+    g_assert_cmphex(ev[0] >> 60, ==, QXAI_EVT_COMMAND_HW_ERROR);
+
+    /* Head and bases are frozen while their ring runs */
+    qxai_writeq(x, QXAI_CMD_TAIL, 0);
+    qxai_control_clear(x, QXAI_CTRL_CMD_BUF_EN);
+    qxai_control_set(x, QXAI_CTRL_CMD_BUF_EN);
+    qxai_writeq(x, QXAI_CMD_HEAD, 0x50);
+    g_assert_cmphex(qxai_readq(x, QXAI_CMD_HEAD), ==, 0);
+    qxai_writeq(x, QXAI_EVT_BASE, 0x1000);
+    g_assert_cmphex(qxai_readq(x, QXAI_EVT_BASE) & ~(0xfULL << 56), ==,
+                    x->evt);
+    qxai_writeq(x, QXAI_EVT_TAIL, 0x50);
+    g_assert_cmphex(ring_ptr(x, QXAI_EVT_TAIL), ==, 1);
+    qxai_stop(x);
+}
+
+/* Rings and stores aimed at MMIO, the device's own registers included */
+static void test_hostile_dma_targets(void)
+{
+    QXenAmdIommuV2 *x = start_running();
+    uint64_t bar = qpci_config_readl(x->dev, PCI_BASE_ADDRESS_0) & ~0xfULL;
+    uint64_t sem = guest_alloc(&x->alloc, 64);
+    uint64_t ev[2];
+
+    /* A completion-wait store into the device's own tail register */
+    qxai_submit(x, qxai_cmd(QXAI_CMD_COMPLETION_WAIT,
+                            (bar + QXAI_CMD_TAIL) | 1), 0x70);
+    g_assert_false(qxai_readq(x, QXAI_STATUS) & QXAI_ST_CMD_RUN);
+    qxai_log_entry(x, x->evt, 0, ev);
+    g_assert_cmphex(ev[0] >> 60, ==, QXAI_EVT_COMMAND_HW_ERROR);
+    g_assert_cmphex(qxai_readq(x, QXAI_CMD_TAIL), ==, 0x10);
+
+    /* A command buffer over the device's own BAR */
+    qxai_control_clear(x, QXAI_CTRL_CMD_BUF_EN);
+    qxai_writeq(x, QXAI_CMD_BASE, bar | 8ULL << 56);
+    qxai_writeq(x, QXAI_CMD_HEAD, 0);
+    qxai_writeq(x, QXAI_CMD_TAIL, 0);
+    qxai_control_set(x, QXAI_CTRL_CMD_BUF_EN);
+    qxai_writeq(x, QXAI_CMD_TAIL, 0x20);
+    g_assert_false(qxai_readq(x, QXAI_STATUS) & QXAI_ST_CMD_RUN);
+    g_assert_cmpuint(ring_ptr(x, QXAI_EVT_TAIL), ==, 2);
+
+    /* An event log in unassigned space: stopped, nothing written anywhere */
+    qxai_control_clear(x, QXAI_CTRL_EVT_LOG_EN | QXAI_CTRL_CMD_BUF_EN);
+    qxai_writeq(x, QXAI_EVT_BASE, 0xfffff000000ULL | 8ULL << 56);
+    qxai_writeq(x, QXAI_CMD_BASE, x->cmd | 8ULL << 56);
+    qxai_writeq(x, QXAI_CMD_HEAD, 0);
+    qxai_writeq(x, QXAI_CMD_TAIL, 0);
+    qxai_control_set(x, QXAI_CTRL_EVT_LOG_EN | QXAI_CTRL_CMD_BUF_EN);
+    qxai_submit(x, 0, 0);
+    g_assert_false(qxai_readq(x, QXAI_STATUS) & QXAI_ST_EVT_RUN);
+
+    /* After all that the device still works */
+    qxai_control_clear(x, QXAI_CTRL_CMD_BUF_EN);
+    qxai_writeq(x, QXAI_CMD_HEAD, 0);
+    qxai_writeq(x, QXAI_CMD_TAIL, 0);
+    qxai_control_set(x, QXAI_CTRL_CMD_BUF_EN);
+    qtest_writeq(x->qts, sem, 0);
+    qxai_submit(x, qxai_cmd(QXAI_CMD_COMPLETION_WAIT, sem | 1), 42);
+    g_assert_cmphex(qtest_readq(x->qts, sem), ==, 42);
+    qxai_stop(x);
+}
+
+/* Every register, every size, all ones then zero: no crash, still works */
+static void test_hostile_all_registers(void)
+{
+    QXenAmdIommuV2 *x = start_running();
+    uint64_t sem;
+    uint64_t off;
+
+    for (off = 0; off < 0x4000; off += 8) {
+        if (off >= 0x60 && off < 0x2000) {
+            off = 0x2000 - 8;           /* reserved span: sample its ends */
+            continue;
+        }
+        qpci_io_writeb(x->dev, x->bar, off + 1, 0xff);
+        qpci_io_writew(x->dev, x->bar, off + 2, 0xffff);
+        qpci_io_writel(x->dev, x->bar, off + 4, 0xffffffff);
+        qpci_io_writeq(x->dev, x->bar, off, ~0ULL);
+        qpci_io_readb(x->dev, x->bar, off + 3);
+        qpci_io_readw(x->dev, x->bar, off + 6);
+        qpci_io_readl(x->dev, x->bar, off);
+        qpci_io_readq(x->dev, x->bar, off);
+    }
+    /* The guest reprograms from scratch and the device works */
+    qxai_writeq(x, QXAI_CONTROL, 0);
+    g_free(x->dev);
+    qtest_system_reset(x->qts);
+    x->dev = qpci_device_find(x->bus, DEVFN);
+    qpci_device_enable(x->dev);
+    x->bar = qpci_iomap(x->dev, 0, NULL);
+    qxai_setup_rings(x, LOG2_ENTRIES);
+    qxai_control_set(x, QXAI_CTRL_IOMMU_EN | QXAI_CTRL_CMD_BUF_EN);
+    sem = guest_alloc(&x->alloc, 64);
+    qxai_submit(x, qxai_cmd(QXAI_CMD_COMPLETION_WAIT, sem | 1), 99);
+    g_assert_cmphex(qtest_readq(x->qts, sem), ==, 99);
+    qxai_stop(x);
+}
+
+/* A full ring of commands is drained by one doorbell, and no more */
+static void test_one_ring_per_doorbell(void)
+{
+    QXenAmdIommuV2 *x = start_running();
+    uint64_t sem = guest_alloc(&x->alloc, 64);
+    int i;
+
+    qxai_control_clear(x, QXAI_CTRL_CMD_BUF_EN);
+    for (i = 0; i < 254; i++) {
+        qxai_writeq(x, QXAI_CMD_TAIL,
+                    (uint64_t)qxai_queue(x, qxai_cmd(QXAI_CMD_INV_ALL, 0), 0)
+                    << 4);
+    }
+    qtest_writeq(x->qts, sem, 0);
+    qxai_writeq(x, QXAI_CMD_TAIL,
+                (uint64_t)qxai_queue(x, qxai_cmd(QXAI_CMD_COMPLETION_WAIT,
+                                                 sem | 1), 5) << 4);
+    g_assert_cmpuint(ring_ptr(x, QXAI_CMD_HEAD), ==, 0);
+    qxai_control_set(x, QXAI_CTRL_CMD_BUF_EN);
+    g_assert_cmpuint(ring_ptr(x, QXAI_CMD_HEAD), ==, 255);
+    g_assert_cmphex(qtest_readq(x->qts, sem), ==, 5);
+    g_assert_cmpuint(command_count(x, QXAI_CMD_INV_ALL), ==, 254);
+    qxai_stop(x);
+}
+
+/* Migration mid-operation */
+
+static void wait_migration(QTestState *src)
+{
+    int i;
+
+    for (i = 0; i < 3000; i++) {
+        QDict *rsp = qtest_qmp(src, "{'execute': 'query-migrate'}");
+        QDict *ret = qdict_get_qdict(rsp, "return");
+        const char *st = qdict_haskey(ret, "status") ?
+                         qdict_get_str(ret, "status") : "none";
+        bool done = !strcmp(st, "completed");
+
+        g_assert(strcmp(st, "failed"));
+        qobject_unref(rsp);
+        if (done) {
+            return;
+        }
+        g_usleep(10000);
+    }
+    g_assert_not_reached();
+}
+
+static void test_migration(void)
+{
+    g_autofree char *sock = g_strdup_printf("%s/xai-mig-%d.sock",
+                                            g_get_tmp_dir(), getpid());
+    QXenAmdIommuV2 *src = start_running();
+    QXenAmdIommuV2 *dst;
+    QTestState *dqts;
+    uint64_t sem = guest_alloc(&src->alloc, 64);
+    uint64_t regs_before[6], ev[2];
+    static const uint64_t regs[6] = {
+        QXAI_CMD_BASE, QXAI_EVT_BASE, QXAI_CONTROL, QXAI_CMD_HEAD,
+        QXAI_CMD_TAIL, QXAI_EVT_TAIL,
+    };
+    QDict *rsp;
+    int i;
+
+    /* Two events logged, commands queued behind a stopped buffer */
+    qxai_submit(src, 0, 0);
+    qxai_control_clear(src, QXAI_CTRL_CMD_BUF_EN);
+    qxai_writeq(src, QXAI_CMD_HEAD, 1 << 4);
+    qxai_control_set(src, QXAI_CTRL_CMD_BUF_EN);
+    qxai_submit(src, 0, 0);
+    g_assert_cmpuint(ring_ptr(src, QXAI_EVT_TAIL), ==, 2);
+    qxai_control_clear(src, QXAI_CTRL_CMD_BUF_EN);
+    qxai_writeq(src, QXAI_CMD_HEAD, 2 << 4);
+    qtest_writeq(src->qts, sem, 0);
+    qxai_queue(src, qxai_cmd(QXAI_CMD_INV_ALL, 0), 0);
+    qxai_writeq(src, QXAI_CMD_TAIL, 3 << 4);
+    qxai_writeq(src, QXAI_CMD_TAIL,
+                (uint64_t)qxai_queue(src, qxai_cmd(QXAI_CMD_COMPLETION_WAIT,
+                                                   sem | 1), 77) << 4);
+    for (i = 0; i < ARRAY_SIZE(regs); i++) {
+        regs_before[i] = qxai_readq(src, regs[i]);
+    }
+
+    dqts = qtest_initf("-M q35 -nodefaults -device xen-amd-iommu-v2,"
+                       "id=iommu0,addr=04.0 -incoming unix:%s", sock);
+    rsp = qtest_qmp(src->qts, "{'execute': 'migrate', 'arguments': "
+                    "{'uri': 'unix:%s'}}", sock);
+    g_assert(qdict_haskey(rsp, "return"));
+    qobject_unref(rsp);
+    wait_migration(src->qts);
+    qtest_qmp_eventwait(dqts, "RESUME");
+
+    dst = qxai_attach(dqts, DEVFN, false);
+    dst->bar = src->bar;
+    dst->cmd = src->cmd;
+    dst->evt = src->evt;
+    dst->entries = src->entries;
+    for (i = 0; i < ARRAY_SIZE(regs); i++) {
+        g_assert_cmphex(qxai_readq(dst, regs[i]), ==, regs_before[i]);
+    }
+    g_assert_cmphex(qtest_readq(dqts, sem), ==, 0);
+    /* The destination runs the queued commands, nothing lost or doubled */
+    qxai_control_set(dst, QXAI_CTRL_CMD_BUF_EN);
+    g_assert_cmphex(qtest_readq(dqts, sem), ==, 77);
+    g_assert_cmpuint(ring_ptr(dst, QXAI_CMD_HEAD), ==, 4);
+    /* and logs its next event after the two it inherited */
+    qxai_submit(dst, 0, 0);
+    g_assert_cmpuint(ring_ptr(dst, QXAI_EVT_TAIL), ==, 3);
+    qxai_log_entry(dst, dst->evt, 2, ev);
+    g_assert_cmphex(ev[1], ==, dst->cmd + 4 * 16);
+
+    unlink(sock);
+    qxai_stop(dst);
+    qxai_stop(src);
+}
+
+/* A destination whose device differs refuses the stream cleanly */
+static void test_migration_mismatch(void)
+{
+    g_autofree char *sock = g_strdup_printf("%s/xai-mis-%d.sock",
+                                            g_get_tmp_dir(), getpid());
+    QXenAmdIommuV2 *src = start_running();
+    QTestState *dqts;
+    QDict *rsp;
+    int i;
+
+    dqts = qtest_initf("-M q35 -nodefaults -device xen-amd-iommu-v2,"
+                       "id=iommu0,addr=04.0,ppr=off -incoming unix:%s", sock);
+    rsp = qtest_qmp(src->qts, "{'execute': 'migrate', 'arguments': "
+                    "{'uri': 'unix:%s'}}", sock);
+    qobject_unref(rsp);
+    for (i = 0; i < 3000; i++) {
+        const char *st;
+        bool end;
+
+        rsp = qtest_qmp(src->qts, "{'execute': 'query-migrate'}");
+        st = qdict_get_try_str(qdict_get_qdict(rsp, "return"), "status");
+        end = st && (!strcmp(st, "failed") || !strcmp(st, "completed"));
+        qobject_unref(rsp);
+        if (end) {
+            break;
+        }
+        g_usleep(10000);
+    }
+    qtest_set_expected_status(dqts, EXIT_FAILURE);
+    qtest_wait_qemu(dqts);
+    qtest_quit(dqts);
+    /* The source still runs and its device still works */
+    qxai_submit(src, qxai_cmd(QXAI_CMD_INV_ALL, 0), 0);
+    g_assert_cmpuint(command_count(src, QXAI_CMD_INV_ALL), ==, 1);
+    unlink(sock);
+    qxai_stop(src);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    qtest_add_func("/xen-amd-iommu-v2/config/q35", test_config_q35);
+    qtest_add_func("/xen-amd-iommu-v2/config/pc", test_config_pc);
+    qtest_add_func("/xen-amd-iommu-v2/config/two-instances",
+                   test_two_instances);
+    qtest_add_func("/xen-amd-iommu-v2/config/bad-properties",
+                   test_bad_properties);
+    qtest_add_func("/xen-amd-iommu-v2/bar", test_bar);
+    qtest_add_func("/xen-amd-iommu-v2/regs/reset", test_reset_values);
+    qtest_add_func("/xen-amd-iommu-v2/regs/masks", test_write_masks);
+    qtest_add_func("/xen-amd-iommu-v2/regs/features-off", test_features_off);
+    qtest_add_func("/xen-amd-iommu-v2/regs/status-w1c", test_status_w1c);
+    qtest_add_func("/xen-amd-iommu-v2/cmd/completion-wait",
+                   test_completion_wait);
+    qtest_add_func("/xen-amd-iommu-v2/cmd/every-command", test_every_command);
+    qtest_add_func("/xen-amd-iommu-v2/cmd/complete-ppr", test_complete_ppr);
+    qtest_add_func("/xen-amd-iommu-v2/cmd/illegal", test_illegal_commands);
+    qtest_add_func("/xen-amd-iommu-v2/cmd/one-ring-per-doorbell",
+                   test_one_ring_per_doorbell);
+    qtest_add_func("/xen-amd-iommu-v2/log/event-wrap-overflow",
+                   test_event_log_wrap_overflow);
+    qtest_add_func("/xen-amd-iommu-v2/log/ppr", test_ppr_log);
+    qtest_add_func("/xen-amd-iommu-v2/hostile/ring-lengths",
+                   test_hostile_ring_lengths);
+    qtest_add_func("/xen-amd-iommu-v2/hostile/pointers",
+                   test_hostile_pointers);
+    qtest_add_func("/xen-amd-iommu-v2/hostile/dma-targets",
+                   test_hostile_dma_targets);
+    qtest_add_func("/xen-amd-iommu-v2/hostile/all-registers",
+                   test_hostile_all_registers);
+    qtest_add_func("/xen-amd-iommu-v2/migration/mid-operation",
+                   test_migration);
+    qtest_add_func("/xen-amd-iommu-v2/migration/mismatch",
+                   test_migration_mismatch);
+    return g_test_run();
+}
