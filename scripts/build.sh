@@ -93,4 +93,10 @@ configure --target-list=x86_64-softmmu --python=/usr/bin/python3 \
 
 say "building"
 ninja -C "$BUILD_DIR" qemu-system-x86_64 ${XAI_NINJA_TARGETS:-tests/qtest/qos-test}
+# Run from the build tree, QEMU looks for the configured firmware path
+# inside qemu-bundle/: point it at Debian's firmware packages.
+for fw in /usr/share/qemu /usr/share/seabios /usr/lib/ipxe/qemu; do
+    mkdir -p "$BUILD_DIR/qemu-bundle$(dirname "$fw")"
+    ln -sfn "$fw" "$BUILD_DIR/qemu-bundle$fw"
+done
 say "built $QEMU_BIN"

@@ -129,6 +129,11 @@ static void xai_pci_init_capability(XenAmdIommuV2State *s)
     pci_set_long(cap + XAI_CAP_MISC1, 0);
     /* Only the Enable bit is the guest's; the address mirrors the BAR. */
     pdev->wmask[XAI_CAP_OFFSET + XAI_CAP_BAR_LO] = XAI_CAP_BAR_LO_ENABLE;
+    /*
+     * The mirror follows the BAR, so it is state to migrate, not a
+     * constant the destination must already hold.
+     */
+    memset(pdev->cmask + XAI_CAP_OFFSET + XAI_CAP_BAR_LO, 0, 8);
 }
 
 static bool xai_pci_check_features(const XenAmdIommuV2Features *f,

@@ -27,9 +27,9 @@ static QXenAmdIommuV2 *start_q35(void)
 }
 
 /* Rings of 256 entries, IOMMU, command buffer and both logs running */
-static QXenAmdIommuV2 *start_running(void)
+static QXenAmdIommuV2 *start_running_with(const char *dev_opts)
 {
-    QXenAmdIommuV2 *x = start_q35();
+    QXenAmdIommuV2 *x = qxai_start("q35", dev_opts, NULL);
 
     qxai_setup_rings(x, LOG2_ENTRIES);
     qxai_control_set(x, QXAI_CTRL_IOMMU_EN | QXAI_CTRL_CMD_BUF_EN |
@@ -39,6 +39,11 @@ static QXenAmdIommuV2 *start_running(void)
                     (QXAI_ST_CMD_RUN | QXAI_ST_EVT_RUN | QXAI_ST_PPR_RUN),
                     ==, QXAI_ST_CMD_RUN | QXAI_ST_EVT_RUN | QXAI_ST_PPR_RUN);
     return x;
+}
+
+static QXenAmdIommuV2 *start_running(void)
+{
+    return start_running_with(NULL);
 }
 
 static uint32_t ring_ptr(QXenAmdIommuV2 *x, uint64_t reg)
@@ -180,8 +185,15 @@ static void test_two_instances(void)
                                  "-device xen-amd-iommu-v2,addr=04.0 "
                                  "-device xen-amd-iommu-v2,addr=05.0,ppr=off");
     QXenAmdIommuV2 *a = qxai_attach(qts, QPCI_DEVFN(4, 0), true);
-    QXenAmdIommuV2 *b = qxai_attach(qts, QPCI_DEVFN(5, 0), true);
+    QXenAmdIommuV2 sibling = { .qts = qts, .bus = a->bus };
+    QXenAmdIommuV2 *b = &sibling;
     QDict *rsp;
+
+    /* The second device on the same bus, so the BARs do not collide */
+    b->dev = qpci_device_find(a->bus, QPCI_DEVFN(5, 0));
+    g_assert(b->dev);
+    qpci_device_enable(b->dev);
+    b->bar = qpci_iomap(b->dev, 0, NULL);
 
     g_assert_cmphex(qxai_readq(a, QXAI_EFR) & 2, ==, 2);
     g_assert_cmphex(qxai_readq(b, QXAI_EFR) & 2, ==, 0);
@@ -195,32 +207,38 @@ static void test_two_instances(void)
     g_assert(qdict_haskey(rsp, "error"));
     qobject_unref(rsp);
     g_free(b->dev);
-    qpci_free_pc(b->bus);
-    alloc_destroy(&b->alloc);
-    g_free(b);
     qxai_stop(a);
 }
 
 static void test_bad_properties(void)
 {
-    static const char *const bad[] = {
-        "pasid-bits=0", "pasid-bits=21", "host-levels=3", "host-levels=7",
-        "guest-levels=6", "gcr3-levels=3", "gio=on,gt=off", "eph=on,ppr=off",
+    static const struct {
+        const char *opts;
+        const char *message;
+    } bad[] = {
+        { "pasid-bits=0", "pasid-bits must be 1 to 20" },
+        { "pasid-bits=21", "pasid-bits must be 1 to 20" },
+        { "host-levels=3", "host-levels must be 4, 5 or 6" },
+        { "host-levels=7", "host-levels must be 4, 5 or 6" },
+        { "guest-levels=6", "guest-levels must be 4 or 5" },
+        { "gcr3-levels=3", "gcr3-levels must be 1 or 2" },
+        { "gio=on,gt=off", "gio=on needs guest translation" },
+        { "eph=on,ppr=off", "eph=on needs PPR" },
     };
     int i;
 
     for (i = 0; i < ARRAY_SIZE(bad); i++) {
         g_autofree char *cmd = g_strdup_printf(
-            "%s -M q35 -nodefaults -display none "
-            "-device xen-amd-iommu-v2,%s 2>&1",
-            getenv("QTEST_QEMU_BINARY"), bad[i]);
+            "%s -M q35 -nodefaults -display none -accel qtest "
+            "-device xen-amd-iommu-v2,%s",
+            getenv("QTEST_QEMU_BINARY"), bad[i].opts);
         g_autofree char *out = NULL;
+        g_autofree char *err = NULL;
         int status;
 
-        g_assert(g_spawn_command_line_sync(cmd, &out, NULL, &status, NULL));
+        g_assert(g_spawn_command_line_sync(cmd, &out, &err, &status, NULL));
         g_assert(WIFEXITED(status) && WEXITSTATUS(status) != 0);
-        g_assert(strstr(out, "xen-amd-iommu-v2") || strstr(out, "must") ||
-                 strstr(out, "needs"));
+        g_assert_nonnull(strstr(err, bad[i].message));
     }
 }
 
@@ -591,9 +609,26 @@ static void test_event_log_wrap_overflow(void)
     qxai_stop(x);
 }
 
-static void test_ppr_log(void)
+/* A PASID wider than the device offers is refused, nothing logged */
+static void test_ppr_pasid_width(void)
 {
     QXenAmdIommuV2 *x = start_running();
+    QDict *rsp;
+
+    qxai_control_set(x, QXAI_CTRL_PPR_INT_EN);
+    rsp = inject_ppr(x, 0x0308, 0x12345, 1, 0x024, 0x1000);
+    g_assert(qdict_haskey(rsp, "error"));
+    qobject_unref(rsp);
+    rsp = inject_ppr(x, 0x0308, 0xffff, 1, 0x024, 0x1000);
+    g_assert(qdict_haskey(rsp, "return"));
+    qobject_unref(rsp);
+    g_assert_cmpuint(ring_ptr(x, QXAI_PPR_TAIL), ==, 1);
+    qxai_stop(x);
+}
+
+static void test_ppr_log(void)
+{
+    QXenAmdIommuV2 *x = start_running_with("pasid-bits=20");
     uint64_t msi = msi_to_ram(x);
     uint64_t e[2];
     QDict *rsp;
@@ -836,6 +871,7 @@ static void test_migration(void)
 {
     g_autofree char *sock = g_strdup_printf("%s/xai-mig-%d.sock",
                                             g_get_tmp_dir(), getpid());
+    g_autofree char *uri = g_strdup_printf("unix:%s", sock);
     QXenAmdIommuV2 *src = start_running();
     QXenAmdIommuV2 *dst;
     QTestState *dqts;
@@ -870,7 +906,7 @@ static void test_migration(void)
     dqts = qtest_initf("-M q35 -nodefaults -device xen-amd-iommu-v2,"
                        "id=iommu0,addr=04.0 -incoming unix:%s", sock);
     rsp = qtest_qmp(src->qts, "{'execute': 'migrate', 'arguments': "
-                    "{'uri': 'unix:%s'}}", sock);
+                    "{'uri': %s}}", uri);
     g_assert(qdict_haskey(rsp, "return"));
     qobject_unref(rsp);
     wait_migration(src->qts);
@@ -905,6 +941,7 @@ static void test_migration_mismatch(void)
 {
     g_autofree char *sock = g_strdup_printf("%s/xai-mis-%d.sock",
                                             g_get_tmp_dir(), getpid());
+    g_autofree char *uri = g_strdup_printf("unix:%s", sock);
     QXenAmdIommuV2 *src = start_running();
     QTestState *dqts;
     QDict *rsp;
@@ -913,7 +950,7 @@ static void test_migration_mismatch(void)
     dqts = qtest_initf("-M q35 -nodefaults -device xen-amd-iommu-v2,"
                        "id=iommu0,addr=04.0,ppr=off -incoming unix:%s", sock);
     rsp = qtest_qmp(src->qts, "{'execute': 'migrate', 'arguments': "
-                    "{'uri': 'unix:%s'}}", sock);
+                    "{'uri': %s}}", uri);
     qobject_unref(rsp);
     for (i = 0; i < 3000; i++) {
         const char *st;
@@ -962,6 +999,8 @@ int main(int argc, char **argv)
     qtest_add_func("/xen-amd-iommu-v2/log/event-wrap-overflow",
                    test_event_log_wrap_overflow);
     qtest_add_func("/xen-amd-iommu-v2/log/ppr", test_ppr_log);
+    qtest_add_func("/xen-amd-iommu-v2/log/ppr-pasid-width",
+                   test_ppr_pasid_width);
     qtest_add_func("/xen-amd-iommu-v2/hostile/ring-lengths",
                    test_hostile_ring_lengths);
     qtest_add_func("/xen-amd-iommu-v2/hostile/pointers",
