@@ -68,7 +68,7 @@ def run_rings(q, mmio, stream, rings):
     q.writeq(mmio + 0x2010, 0)
     q.writeq(mmio + 0x2018, 0)
     q.writeq(mmio + 0x18, 1 | 1 << 2 | 1 << 12)             # IOMMU, evt, cmd
-    q.write_bytes(CMD_BUF, stream[:per_ring * 16])
+    q.write_bytes(CMD_BUF, stream)           # every slot a valid command
     elapsed = 0.0
     head = 0
     for _ in range(rings):
@@ -104,8 +104,8 @@ def measure(binary, device, rings):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--qemu", required=True)
-    ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--commands", type=int, default=65536,
+    ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--commands", type=int, default=1 << 20,
                     help="commands per run (whole rings of %d)" % (RING - 1))
     a = ap.parse_args()
     rings = max(1, -(-a.commands // (RING - 1)))

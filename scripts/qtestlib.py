@@ -26,7 +26,8 @@ class Qemu:
                "-mon", "chardev=qmp,mode=control"]
         if qtest:
             self._qt_srv = self._listen(qt_path)
-            cmd += ["-qtest", "unix:" + qt_path, "-accel", "qtest"]
+            cmd += ["-qtest", "unix:" + qt_path, "-qtest-log", "/dev/null",
+                    "-accel", "qtest"]
         self.proc = subprocess.Popen(cmd + list(args))
         if qtest:
             self.qt, _ = self._qt_srv.accept()

@@ -32,8 +32,8 @@ run_qtest() {
     local rc=$?
     while read -r line; do
         case "$line" in
-        "ok "*) record "$name ${line#ok * - }" 0 ;;
-        "not ok "*) record "$name ${line#not ok * - }" 1 ;;
+        "ok "*) record "$name $(echo "$line" | cut -d" " -f3-)" 0 ;;
+        "not ok "*) record "$name $(echo "$line" | cut -d" " -f4-)" 1 ;;
         esac
     done < "$log"
     if [ $rc != 0 ] && ! grep -q '^not ok' "$log"; then

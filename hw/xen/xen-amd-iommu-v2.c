@@ -491,6 +491,33 @@ static void xai_command_failed(XenAmdIommuV2Engine *e, XaiCmdResult r,
 }
 
 /*
+ * Commands are fetched in bursts, as hardware prefetches them: software
+ * may not touch the entries between head and tail (2.4), so reading ahead
+ * is safe, and one RAM check and copy serve a whole burst.
+ */
+#define XAI_CMD_BURST 64
+
+static uint32_t xai_fetch_commands(XenAmdIommuV2Engine *e, uint32_t head,
+                                   uint32_t tail, uint32_t entries,
+                                   uint64_t (*burst)[2])
+{
+    hwaddr base = e->regs[XAI_R_CMD_BASE] & XAI_BASE_ADDR;
+    uint32_t n = tail > head ? tail - head : entries - head;
+    uint32_t i;
+
+    n = MIN(n, XAI_CMD_BURST);
+    if (!xai_dma_rw(e, base + (hwaddr)head * XAI_RING_ENTRY_SIZE, burst,
+                    n * XAI_RING_ENTRY_SIZE, false)) {
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        burst[i][0] = le64_to_cpu(burst[i][0]);
+        burst[i][1] = le64_to_cpu(burst[i][1]);
+    }
+    return n;
+}
+
+/*
  * Run the commands between head and tail. One call drains at most one
  * ring's worth, whatever the guest does to the tail meanwhile.
  */
@@ -499,6 +526,8 @@ static void xai_drain_commands(XenAmdIommuV2Engine *e)
     uint32_t entries = xai_ring_entries(e->regs[XAI_R_CMD_BASE]);
     hwaddr base = e->regs[XAI_R_CMD_BASE] & XAI_BASE_ADDR;
     uint32_t head = xai_ring_ptr(e, XAI_R_CMD_HEAD);
+    uint64_t burst[XAI_CMD_BURST][2];
+    uint32_t fetched = 0, next = 0;
     uint32_t n;
 
     if (!xai_status(e, XAI_STATUS_CMD_BUF_RUN) || e->draining) {
@@ -508,7 +537,7 @@ static void xai_drain_commands(XenAmdIommuV2Engine *e)
     for (n = 0; n < entries; n++) {
         uint32_t tail = xai_ring_ptr(e, XAI_R_CMD_TAIL);
         hwaddr addr = base + (hwaddr)head * XAI_RING_ENTRY_SIZE;
-        uint64_t cmd[2] = { 0, 0 };
+        const uint64_t *cmd;
         XaiCmdResult r;
 
         if (head == tail) {
@@ -519,15 +548,18 @@ static void xai_drain_commands(XenAmdIommuV2Engine *e)
                           "%s: command head %u / tail %u outside the "
                           "buffer's %u entries: stopped\n",
                           TYPE_XEN_AMD_IOMMU_V2, head, tail, entries);
-            xai_command_failed(e, XAI_CMD_HW_ERROR, addr, cmd);
+            xai_command_failed(e, XAI_CMD_HW_ERROR, addr, NULL);
             break;
         }
-        if (!xai_dma_rw(e, addr, cmd, sizeof(cmd), false)) {
-            xai_command_failed(e, XAI_CMD_HW_ERROR, addr, cmd);
-            break;
+        if (next == fetched) {
+            fetched = xai_fetch_commands(e, head, tail, entries, burst);
+            next = 0;
+            if (!fetched) {
+                xai_command_failed(e, XAI_CMD_HW_ERROR, addr, NULL);
+                break;
+            }
         }
-        cmd[0] = le64_to_cpu(cmd[0]);
-        cmd[1] = le64_to_cpu(cmd[1]);
+        cmd = burst[next++];
         trace_xen_amd_iommu_v2_command(head, cmd[0] >> XAI_CMD_OPCODE_SHIFT,
                                        cmd[0], cmd[1]);
         r = xai_execute(e, cmd);
