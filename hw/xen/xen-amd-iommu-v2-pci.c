@@ -210,6 +210,7 @@ static void xai_pci_realize(PCIDevice *pdev, Error **errp)
 
 static void xai_pci_exit(PCIDevice *pdev)
 {
+    xen_amd_iommu_v2_engine_exit(&XEN_AMD_IOMMU_V2(pdev)->engine);
     msi_uninit(pdev);
 }
 

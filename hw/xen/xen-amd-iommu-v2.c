@@ -143,19 +143,43 @@ static inline void xai_set_ring_ptr(XenAmdIommuV2Engine *e, int reg,
  * The engine's own memory traffic (commands, logs, stores) must never
  * reach MMIO: above all not this device's registers, which would re-enter
  * the engine from inside a command.
+ *
+ * The last writable RAM range found is remembered until the address
+ * space's map changes (xai_dma_map_changed), so the common case - rings
+ * and semaphores in the same RAM block - costs one comparison.
  */
 static bool xai_dma_is_ram(XenAmdIommuV2Engine *e, hwaddr addr, hwaddr len,
                            bool is_write)
 {
     MemoryRegion *mr;
-    hwaddr xlat, plen = len;
+    hwaddr xlat, plen = UINT64_MAX - addr;
 
+    if (e->ram_cache_valid && addr >= e->ram_cache_start &&
+        len <= e->ram_cache_end - addr) {
+        return true;
+    }
     RCU_READ_LOCK_GUARD();
     mr = address_space_translate(e->dma_as, addr, &xlat, &plen, is_write,
                                  e->dma_attrs);
-    return plen >= len && memory_region_is_ram(mr) &&
-           !memory_region_is_ram_device(mr) &&
-           !(is_write && mr->readonly);
+    if (plen < len || !memory_region_is_ram(mr) ||
+        memory_region_is_ram_device(mr)) {
+        return false;
+    }
+    if (mr->readonly) {
+        return !is_write;
+    }
+    e->ram_cache_start = addr;
+    e->ram_cache_end = addr + plen;
+    e->ram_cache_valid = true;
+    return true;
+}
+
+static void xai_dma_map_changed(MemoryListener *listener)
+{
+    XenAmdIommuV2Engine *e = container_of(listener, XenAmdIommuV2Engine,
+                                          dma_listener);
+
+    e->ram_cache_valid = false;
 }
 
 static bool xai_dma_rw(XenAmdIommuV2Engine *e, hwaddr addr, void *buf,
@@ -738,6 +762,17 @@ void xen_amd_iommu_v2_engine_init(XenAmdIommuV2Engine *e,
     e->opaque = opaque;
     xai_build_masks(e);
     xen_amd_iommu_v2_engine_reset(e);
+    e->ram_cache_valid = false;
+    e->dma_listener = (MemoryListener) {
+        .name = "xen-amd-iommu-v2",
+        .commit = xai_dma_map_changed,
+    };
+    memory_listener_register(&e->dma_listener, dma_as);
+}
+
+void xen_amd_iommu_v2_engine_exit(XenAmdIommuV2Engine *e)
+{
+    memory_listener_unregister(&e->dma_listener);
 }
 
 void xen_amd_iommu_v2_engine_reset(XenAmdIommuV2Engine *e)

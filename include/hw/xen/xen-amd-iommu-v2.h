@@ -16,6 +16,7 @@
 #include "hw/pci/pci_device.h"
 #include "qom/object.h"
 #include "exec/memattrs.h"
+#include "exec/memory.h"
 
 #define TYPE_XEN_AMD_IOMMU_V2 "xen-amd-iommu-v2"
 OBJECT_DECLARE_SIMPLE_TYPE(XenAmdIommuV2State, XEN_AMD_IOMMU_V2)
@@ -115,6 +116,11 @@ struct XenAmdIommuV2Engine {
     const XenAmdIommuV2EngineOps *ops;
     void *opaque;
 
+    /* Last writable RAM range seen; dropped when the memory map changes */
+    MemoryListener dma_listener;
+    bool ram_cache_valid;
+    hwaddr ram_cache_start, ram_cache_end;
+
     /* Set while the command buffer is being drained (reentrancy guard) */
     bool draining;
 
@@ -140,6 +146,7 @@ void xen_amd_iommu_v2_engine_init(XenAmdIommuV2Engine *e,
                                   AddressSpace *dma_as, MemTxAttrs attrs,
                                   const XenAmdIommuV2EngineOps *ops,
                                   void *opaque);
+void xen_amd_iommu_v2_engine_exit(XenAmdIommuV2Engine *e);
 void xen_amd_iommu_v2_engine_reset(XenAmdIommuV2Engine *e);
 uint64_t xen_amd_iommu_v2_engine_read(XenAmdIommuV2Engine *e, hwaddr addr,
                                       unsigned size);
