@@ -67,6 +67,8 @@ c_files=$(cd "$here" && git ls-files -- '*.c' '*.h' 2>/dev/null)
 (cd "$here" && perl "$QEMU_SRC/scripts/checkpatch.pl" --no-tree --terse \
     -f $c_files) > "$log_dir/checkpatch.log" 2>&1
 rc=$?
+# Clean means no warnings either.
+grep -qE 'WARNING|ERROR' "$log_dir/checkpatch.log" && rc=1
 record "checkpatch.pl clean on $(echo $c_files | wc -w) files" $rc
 [ $rc = 0 ] || grep -E 'ERROR|WARNING' "$log_dir/checkpatch.log" | head -20
 

@@ -859,8 +859,9 @@ bool xen_amd_iommu_v2_ppr_request(XenAmdIommuV2Engine *e,
         return false;
     }
     if (!xai_log_append(e, &xai_ppr_log, q0, q1)) {
-        error_setg(errp, "the PPR log %s", xai_status(e, XAI_STATUS_PPR_OVERFLOW)
-                   ? "overflowed" : "could not be written");
+        error_setg(errp, "the PPR log %s",
+                   xai_status(e, XAI_STATUS_PPR_OVERFLOW) ?
+                   "overflowed" : "could not be written");
         return false;
     }
     e->counters.ppr_requests++;
