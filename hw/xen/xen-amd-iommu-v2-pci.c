@@ -56,7 +56,7 @@ static const MemoryRegionOps xai_pci_mmio_ops = {
 /*
  * The IOMMU's one interrupt. Its MSI is the IOMMU's own message to the
  * interrupt controller, sent whether or not the guest set Bus Master
- * Enable on the function (Linux's AMD-Vi driver never does).
+ * Enable on the function: IOMMU drivers do not count on setting it.
  */
 static void xai_pci_raise_irq(XenAmdIommuV2Engine *e)
 {
