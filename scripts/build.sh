@@ -56,7 +56,10 @@ apply_patches() {
         name=$(basename "$p")
         if [ -f "$QEMU_SRC/.xai-patches/$name" ]; then
             cmp -s "$p" "$QEMU_SRC/.xai-patches/$name" && continue
-            die "patch $name changed since it was applied: rm -rf $QEMU_SRC and run scripts/setup.sh"
+            say "re-applying changed $name"
+            patch -d "$QEMU_SRC" -p1 -R --quiet \
+                < "$QEMU_SRC/.xai-patches/$name" ||
+                die "cannot take back the old $name: rm -rf $QEMU_SRC and run scripts/setup.sh"
         fi
         say "applying $name"
         patch -d "$QEMU_SRC" -p1 --forward --quiet < "$p" ||

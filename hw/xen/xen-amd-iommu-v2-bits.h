@@ -225,4 +225,59 @@
 #define XAI_PPR_FLAG_GN             0x100   /* PASID valid */
 #define XAI_PPR_ADDR                XAI_MASK(63, 12)
 
+/* Device table entry (2.2.2): 256 bits, four quadwords */
+#define XAI_DTE_SIZE                32
+#define XAI_DTE_V                   BIT_ULL(0)
+#define XAI_DTE_TV                  BIT_ULL(1)
+#define XAI_DTE_MODE_SHIFT          9           /* q0[11:9] */
+#define XAI_DTE_PT_ROOT             XAI_MASK(51, 12)
+#define XAI_DTE_PPR                 BIT_ULL(52)
+#define XAI_DTE_GIOV                BIT_ULL(54)
+#define XAI_DTE_GV                  BIT_ULL(55)
+#define XAI_DTE_GLX_SHIFT           56          /* q0[57:56] */
+#define XAI_DTE_GCR3_A_SHIFT        58          /* q0[60:58] = GCR3[14:12] */
+#define XAI_DTE_IR                  BIT_ULL(61)
+#define XAI_DTE_IW                  BIT_ULL(62)
+#define XAI_DTE1_DOMID              XAI_MASK(15, 0)
+#define XAI_DTE1_GCR3_B_SHIFT       16          /* q1[31:16] = GCR3[30:15] */
+#define XAI_DTE1_I                  BIT_ULL(32) /* device IOTLB (ATS) */
+#define XAI_DTE1_SE                 BIT_ULL(33) /* suppress page faults */
+#define XAI_DTE1_SA                 BIT_ULL(34) /* suppress all faults */
+#define XAI_DTE1_GCR3_C_SHIFT       43          /* q1[63:43] = GCR3[51:31] */
+
+/* Page table entries, host (v1) format (2.2.3) */
+#define XAI_PTE_PR                  BIT_ULL(0)
+#define XAI_PTE_NEXT_SHIFT          9           /* [11:9] next level */
+#define XAI_PTE_ADDR                XAI_MASK(51, 12)
+#define XAI_PTE_IR                  BIT_ULL(61)
+#define XAI_PTE_IW                  BIT_ULL(62)
+#define XAI_PTE_NEXT_SIZED          7           /* page size in address */
+
+/* Guest (x86-64) page tables and GCR3 table entries (2.2.6) */
+#define XAI_GPTE_P                  BIT_ULL(0)
+#define XAI_GPTE_RW                 BIT_ULL(1)
+#define XAI_GPTE_US                 BIT_ULL(2)
+#define XAI_GPTE_PS                 BIT_ULL(7)
+#define XAI_GPTE_ADDR               XAI_MASK(51, 12)
+#define XAI_GPTE_NX                 BIT_ULL(63)
+#define XAI_GCR3_V                  BIT_ULL(0)
+
+/* IO_PAGE_FAULT / ILLEGAL_DEV_TABLE_ENTRY event flags, q0[59:48] (2.5.2) */
+#define XAI_EVT_FLAGS_SHIFT         48
+#define XAI_EVT_F_GN                BIT(0)
+#define XAI_EVT_F_NX                BIT(1)
+#define XAI_EVT_F_US                BIT(2)
+#define XAI_EVT_F_I                 BIT(3)
+#define XAI_EVT_F_PR                BIT(4)
+#define XAI_EVT_F_RW                BIT(5)
+#define XAI_EVT_F_PE                BIT(6)
+#define XAI_EVT_F_RZ                BIT(7)
+#define XAI_EVT_F_TR                BIT(8)
+#define XAI_EVT_DEV_TAB_HW_ERROR    0x3
+#define XAI_EVT_PAGE_TAB_HW_ERROR   0x4
+
+/* MSI window: interrupt requests are not address-translated (2.2.5) */
+#define XAI_MSI_WINDOW_BASE         0xfee00000ULL
+#define XAI_MSI_WINDOW_END          0xfeefffffULL
+
 #endif /* HW_XEN_AMD_IOMMU_V2_BITS_H */

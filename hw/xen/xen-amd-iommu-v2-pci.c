@@ -13,10 +13,12 @@
 
 #include "qemu/osdep.h"
 #include "qemu/log.h"
+#include "qemu/error-report.h"
 #include "qapi/error.h"
 #include "exec/address-spaces.h"
 #include "hw/pci/msi.h"
 #include "hw/pci/pci.h"
+#include "hw/pci/pci_bus.h"
 #include "hw/qdev-properties.h"
 #include "migration/vmstate.h"
 #include "hw/xen/xen-amd-iommu-v2.h"
@@ -78,8 +80,173 @@ static void xai_pci_raise_irq(XenAmdIommuV2Engine *e)
     }
 }
 
+/*
+ * DMA remapping: every device on the IOMMU's bus (and below it) gets an
+ * address space whose root holds the IOMMU region while the guest has
+ * translation on, and a plain alias of system memory while it is off, so
+ * firmware and an IOMMU-less boot pay nothing.
+ */
+#define TYPE_XAI_IOMMU_MEMORY_REGION "xen-amd-iommu-v2-iommu-memory-region"
+
+struct XenAmdIommuV2Space {
+    XenAmdIommuV2State *s;
+    PCIBus *bus;
+    int devfn;
+    IOMMUMemoryRegion iommu;
+    MemoryRegion root;
+    MemoryRegion passthrough;
+    AddressSpace as;
+};
+
+static void xai_space_switch(XenAmdIommuV2Space *sp, bool translate)
+{
+    if (MEMORY_REGION(&sp->iommu)->enabled != translate) {
+        memory_region_transaction_begin();
+        memory_region_set_enabled(MEMORY_REGION(&sp->iommu), translate);
+        memory_region_set_enabled(&sp->passthrough, !translate);
+        memory_region_transaction_commit();
+    }
+}
+
+static void xai_space_unmap_all(XenAmdIommuV2Space *sp)
+{
+    IOMMUTLBEvent event = {
+        .type = IOMMU_NOTIFIER_UNMAP,
+        .entry = {
+            .target_as = &address_space_memory,
+            .iova = 0,
+            .addr_mask = ~(hwaddr)0,
+            .perm = IOMMU_NONE,
+        },
+    };
+
+    memory_region_notify_iommu(&sp->iommu, 0, event);
+}
+
+static uint16_t xai_space_devid(XenAmdIommuV2Space *sp)
+{
+    return PCI_BUILD_BDF(pci_bus_num(sp->bus), sp->devfn);
+}
+
+/* Cached translations went away: follow IommuEn, tell notifiers. */
+static void xai_pci_invalidated(XenAmdIommuV2Engine *e, int devid)
+{
+    XenAmdIommuV2State *s = e->opaque;
+    bool translate = xen_amd_iommu_v2_enabled(e);
+    GHashTableIter iter;
+    gpointer spaces;
+
+    g_hash_table_iter_init(&iter, s->spaces);
+    while (g_hash_table_iter_next(&iter, NULL, &spaces)) {
+        XenAmdIommuV2Space **sp = spaces;
+        int i;
+
+        for (i = 0; i < PCI_DEVFN_MAX; i++) {
+            if (sp[i] && (devid < 0 || xai_space_devid(sp[i]) == devid)) {
+                xai_space_switch(sp[i], translate);
+                xai_space_unmap_all(sp[i]);
+            }
+        }
+    }
+}
+
+static IOMMUTLBEntry xai_iommu_translate(IOMMUMemoryRegion *iommu,
+                                        hwaddr addr, IOMMUAccessFlags flag,
+                                        int iommu_idx)
+{
+    XenAmdIommuV2Space *sp = container_of(iommu, XenAmdIommuV2Space, iommu);
+    XenAmdIommuV2Request req = {
+        .devid = xai_space_devid(sp),
+        .addr = addr,
+        .is_write = flag & IOMMU_WO,
+    };
+    XenAmdIommuV2Translation t;
+    IOMMUTLBEntry entry = {
+        .target_as = &address_space_memory,
+        .iova = addr & ~0xfffULL,
+        .addr_mask = 0xfff,
+        .perm = IOMMU_NONE,
+    };
+
+    if (xen_amd_iommu_v2_translate(&sp->s->engine, &req, &t)) {
+        entry.iova = addr & ~t.page_mask;
+        entry.translated_addr = t.addr;
+        entry.addr_mask = t.page_mask;
+        entry.perm = IOMMU_ACCESS_FLAG(t.read, t.write);
+    }
+    return entry;
+}
+
+static int xai_iommu_notify_flag_changed(IOMMUMemoryRegion *iommu,
+                                         IOMMUNotifierFlag old,
+                                         IOMMUNotifierFlag new,
+                                         Error **errp)
+{
+    if (new & IOMMU_NOTIFIER_MAP) {
+        error_setg(errp, "%s does not send MAP notifications: devices that "
+                   "shadow its mappings (vfio) cannot sit behind it",
+                   TYPE_XEN_AMD_IOMMU_V2);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static XenAmdIommuV2Space *xai_space_new(XenAmdIommuV2State *s, PCIBus *bus,
+                                         int devfn)
+{
+    XenAmdIommuV2Space *sp = g_new0(XenAmdIommuV2Space, 1);
+    g_autofree char *name = g_strdup_printf("xen-amd-iommu-v2-%s-%02x.%x",
+                                            BUS(bus)->name,
+                                            PCI_SLOT(devfn), PCI_FUNC(devfn));
+    MemoryRegion *sysmem = get_system_memory();
+
+    sp->s = s;
+    sp->bus = bus;
+    sp->devfn = devfn;
+    memory_region_init(&sp->root, OBJECT(s), name, UINT64_MAX);
+    memory_region_init_iommu(&sp->iommu, sizeof(sp->iommu),
+                             TYPE_XAI_IOMMU_MEMORY_REGION, OBJECT(s), name,
+                             UINT64_MAX);
+    memory_region_init_alias(&sp->passthrough, OBJECT(s), name, sysmem, 0,
+                             memory_region_size(sysmem));
+    memory_region_add_subregion_overlap(&sp->root, 0,
+                                        MEMORY_REGION(&sp->iommu), 0);
+    memory_region_add_subregion_overlap(&sp->root, 0, &sp->passthrough, 0);
+    memory_region_set_enabled(MEMORY_REGION(&sp->iommu), false);
+    address_space_init(&sp->as, &sp->root, name);
+    xai_space_switch(sp, xen_amd_iommu_v2_enabled(&s->engine));
+    return sp;
+}
+
+static AddressSpace *xai_pci_get_address_space(PCIBus *bus, void *opaque,
+                                               int devfn)
+{
+    XenAmdIommuV2State *s = opaque;
+    PCIDevice *self = PCI_DEVICE(s);
+    XenAmdIommuV2Space **spaces;
+
+    /* An IOMMU never translates its own traffic. */
+    if (bus == pci_get_bus(self) && devfn == self->devfn) {
+        return &address_space_memory;
+    }
+    spaces = g_hash_table_lookup(s->spaces, bus);
+    if (!spaces) {
+        spaces = g_new0(XenAmdIommuV2Space *, PCI_DEVFN_MAX);
+        g_hash_table_insert(s->spaces, bus, spaces);
+    }
+    if (!spaces[devfn]) {
+        spaces[devfn] = xai_space_new(s, bus, devfn);
+    }
+    return &spaces[devfn]->as;
+}
+
+static const PCIIOMMUOps xai_pci_iommu_ops = {
+    .get_address_space = xai_pci_get_address_space,
+};
+
 static const XenAmdIommuV2EngineOps xai_pci_engine_ops = {
     .raise_irq = xai_pci_raise_irq,
+    .invalidated = xai_pci_invalidated,
 };
 
 /* Mirror the BAR into the capability and apply its Enable bit. */
@@ -206,6 +373,21 @@ static void xai_pci_realize(PCIDevice *pdev, Error **errp)
                           "xen-amd-iommu-v2-mmio", XAI_MMIO_SIZE);
     pci_register_bar(pdev, 0, PCI_BASE_ADDRESS_SPACE_MEMORY |
                      PCI_BASE_ADDRESS_MEM_TYPE_64, &s->mmio);
+
+    /*
+     * One IOMMU per bus: the first instance on a bus translates it (and
+     * the buses below); another on the same bus only runs its engine.
+     * Devices translate only if created after the IOMMU.
+     */
+    s->spaces = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+    s->translating = !pci_get_bus(pdev)->iommu_ops;
+    if (s->translating) {
+        pci_setup_iommu(pci_get_bus(pdev), &xai_pci_iommu_ops, s);
+    } else {
+        warn_report("%s: bus %s already has an IOMMU: this instance "
+                    "translates no devices", TYPE_XEN_AMD_IOMMU_V2,
+                    BUS(pci_get_bus(pdev))->name);
+    }
 }
 
 static void xai_pci_exit(PCIDevice *pdev)
@@ -326,9 +508,25 @@ static const TypeInfo xai_pci_info = {
     },
 };
 
+static void xai_iommu_memory_region_class_init(ObjectClass *klass,
+                                               void *data)
+{
+    IOMMUMemoryRegionClass *imrc = IOMMU_MEMORY_REGION_CLASS(klass);
+
+    imrc->translate = xai_iommu_translate;
+    imrc->notify_flag_changed = xai_iommu_notify_flag_changed;
+}
+
+static const TypeInfo xai_iommu_memory_region_info = {
+    .parent = TYPE_IOMMU_MEMORY_REGION,
+    .name = TYPE_XAI_IOMMU_MEMORY_REGION,
+    .class_init = xai_iommu_memory_region_class_init,
+};
+
 static void xai_pci_register_types(void)
 {
     type_register_static(&xai_pci_info);
+    type_register_static(&xai_iommu_memory_region_info);
 }
 
 type_init(xai_pci_register_types)

@@ -25,6 +25,7 @@
 #include "migration/vmstate.h"
 #include "hw/xen/xen-amd-iommu-v2.h"
 #include "xen-amd-iommu-v2-bits.h"
+#include "xen-amd-iommu-v2-internal.h"
 #include "trace.h"
 
 static const struct {
@@ -182,8 +183,8 @@ static void xai_dma_map_changed(MemoryListener *listener)
     e->ram_cache_valid = false;
 }
 
-static bool xai_dma_rw(XenAmdIommuV2Engine *e, hwaddr addr, void *buf,
-                       hwaddr len, bool is_write)
+bool xai_dma_rw(XenAmdIommuV2Engine *e, hwaddr addr, void *buf, hwaddr len,
+                bool is_write)
 {
     if (!xai_dma_is_ram(e, addr, len, is_write)) {
         qemu_log_mask(LOG_GUEST_ERROR,
@@ -261,8 +262,8 @@ overflow:
     return false;
 }
 
-static void xai_event(XenAmdIommuV2Engine *e, unsigned code, uint64_t q0,
-                      uint64_t q1)
+void xai_event(XenAmdIommuV2Engine *e, unsigned code, uint64_t q0,
+               uint64_t q1)
 {
     q0 |= (uint64_t)code << XAI_EVT_CODE_SHIFT;
     if (xai_log_append(e, &xai_event_log, q0, q1)) {
@@ -304,6 +305,11 @@ static void xai_drain_commands(XenAmdIommuV2Engine *e);
 
 static void xai_control_written(XenAmdIommuV2Engine *e, uint64_t old)
 {
+    /* Turning translation on or off changes every device's view. */
+    if ((old ^ e->regs[XAI_R_CONTROL]) &
+        (XAI_CTRL_IOMMU_EN | XAI_CTRL_GT_EN | XAI_CTRL_PPR_EN)) {
+        xai_iotlb_flush_all(e);
+    }
     xai_update_run(e, old, XAI_CTRL_CMD_BUF_EN, XAI_STATUS_CMD_BUF_RUN,
                    XAI_R_CMD_BASE, "command buffer");
     xai_update_run(e, old, XAI_CTRL_EVT_LOG_EN, XAI_STATUS_EVT_LOG_RUN,
@@ -352,6 +358,7 @@ static XaiCmdResult xai_cmd_inv_devtab_entry(XenAmdIommuV2Engine *e,
         return XAI_CMD_ILLEGAL;
     }
     trace_xen_amd_iommu_v2_inv_devtab_entry(cmd[0] & XAI_CMD_DEVID);
+    xai_iotlb_flush_devid(e, cmd[0] & XAI_CMD_DEVID);
     return XAI_CMD_DONE;
 }
 
@@ -370,6 +377,9 @@ static XaiCmdResult xai_cmd_inv_iommu_pages(XenAmdIommuV2Engine *e,
         extract64(cmd[0], XAI_IIP_DOMID_SHIFT, 16), gn,
         cmd[0] & XAI_IIP_PASID, cmd[1] & XAI_CMD_ADDR,
         !!(cmd[1] & XAI_CMD_S), !!(cmd[1] & XAI_CMD_PDE));
+    xai_iotlb_flush_pages(e, extract64(cmd[0], XAI_IIP_DOMID_SHIFT, 16), gn,
+                          cmd[0] & XAI_IIP_PASID, cmd[1] & XAI_CMD_ADDR,
+                          cmd[1] & XAI_CMD_S);
     return XAI_CMD_DONE;
 }
 
@@ -459,6 +469,7 @@ static XaiCmdResult xai_cmd_inv_iommu_all(XenAmdIommuV2Engine *e,
         return XAI_CMD_ILLEGAL;
     }
     trace_xen_amd_iommu_v2_inv_iommu_all();
+    xai_iotlb_flush_all(e);
     return XAI_CMD_DONE;
 }
 
@@ -632,6 +643,11 @@ static void xai_reg_written(XenAmdIommuV2Engine *e, int reg, uint64_t old)
     case XAI_R_CONTROL:
         xai_control_written(e, old);
         break;
+    case XAI_R_DEVTAB_BASE:
+        if (e->regs[reg] != old) {
+            xai_iotlb_flush_all(e);
+        }
+        break;
     case XAI_R_CMD_TAIL:
         xai_drain_commands(e);
         break;
@@ -761,6 +777,7 @@ void xen_amd_iommu_v2_engine_init(XenAmdIommuV2Engine *e,
     e->ops = ops;
     e->opaque = opaque;
     xai_build_masks(e);
+    xai_iotlb_init(e);
     xen_amd_iommu_v2_engine_reset(e);
     e->ram_cache_valid = false;
     e->dma_listener = (MemoryListener) {
@@ -773,6 +790,7 @@ void xen_amd_iommu_v2_engine_init(XenAmdIommuV2Engine *e,
 void xen_amd_iommu_v2_engine_exit(XenAmdIommuV2Engine *e)
 {
     memory_listener_unregister(&e->dma_listener);
+    xai_iotlb_destroy(e);
 }
 
 void xen_amd_iommu_v2_engine_reset(XenAmdIommuV2Engine *e)
@@ -780,6 +798,7 @@ void xen_amd_iommu_v2_engine_reset(XenAmdIommuV2Engine *e)
     memset(e->regs, 0, sizeof(e->regs));
     e->regs[XAI_R_EFR] = e->efr;
     e->draining = false;
+    xai_iotlb_flush_all(e);
 }
 
 /*
@@ -813,6 +832,7 @@ bool xen_amd_iommu_v2_engine_post_load(XenAmdIommuV2Engine *e)
         }
     }
     e->draining = false;
+    xai_iotlb_flush_all(e);
     return true;
 }
 

@@ -68,6 +68,9 @@ typedef struct XenAmdIommuV2Counters {
     uint64_t ppr_completions;
     uint64_t log_drops;     /* entries lost: log off, full or broken */
     uint64_t interrupts;    /* MSIs sent */
+    uint64_t translations;  /* page walks done */
+    uint64_t iotlb_hits;
+    uint64_t faults;        /* translation faults */
 } XenAmdIommuV2Counters;
 
 /* A page request as the PPR log records it (2.6). */
@@ -89,12 +92,33 @@ typedef struct XenAmdIommuV2PprCompletion {
     uint8_t status;
 } XenAmdIommuV2PprCompletion;
 
+/* A DMA request as the IOMMU sees it */
+typedef struct XenAmdIommuV2Request {
+    uint16_t devid;
+    bool pasid_valid;
+    uint32_t pasid;
+    bool is_write;
+    bool is_user;           /* PASID requests: user privilege */
+    hwaddr addr;
+} XenAmdIommuV2Request;
+
+/* Its outcome: a page and the access it allows, or a fault */
+typedef struct XenAmdIommuV2Translation {
+    bool fault;
+    bool ppr_eligible;      /* fault on a PASID request, DTE.PPR set */
+    hwaddr addr;            /* translated address of the page */
+    hwaddr page_mask;       /* page size - 1 */
+    bool read, write;
+} XenAmdIommuV2Translation;
+
 typedef struct XenAmdIommuV2Engine XenAmdIommuV2Engine;
 
 /* How the engine reaches its transport. */
 typedef struct XenAmdIommuV2EngineOps {
     /* Raise the IOMMU's interrupt (one vector: MsiNum = 0). */
     void (*raise_irq)(XenAmdIommuV2Engine *e);
+    /* Cached translations were dropped (devid, or -1 for all) */
+    void (*invalidated)(XenAmdIommuV2Engine *e, int devid);
     /* A COMPLETE_PPR_REQUEST for a requester; may be NULL. */
     void (*ppr_complete)(XenAmdIommuV2Engine *e,
                          const XenAmdIommuV2PprCompletion *c);
@@ -124,16 +148,25 @@ struct XenAmdIommuV2Engine {
     /* Set while the command buffer is being drained (reentrancy guard) */
     bool draining;
 
+    /* IOTLB: XaiIotlbEntry by (devid, PASID, 4 KiB page), bounded */
+    GHashTable *iotlb;
+
     XenAmdIommuV2Counters counters;
     bool have_last_completion;
     XenAmdIommuV2PprCompletion last_completion;
 };
+
+typedef struct XenAmdIommuV2Space XenAmdIommuV2Space;
 
 struct XenAmdIommuV2State {
     PCIDevice parent_obj;
 
     MemoryRegion mmio;
     XenAmdIommuV2Engine engine;
+
+    /* DMA remapping: per-bus arrays of per-devfn address spaces */
+    bool translating;
+    GHashTable *spaces;
 
     /* Properties */
     uint16_t device_id;
@@ -153,6 +186,10 @@ uint64_t xen_amd_iommu_v2_engine_read(XenAmdIommuV2Engine *e, hwaddr addr,
 void xen_amd_iommu_v2_engine_write(XenAmdIommuV2Engine *e, hwaddr addr,
                                    uint64_t val, unsigned size);
 bool xen_amd_iommu_v2_engine_post_load(XenAmdIommuV2Engine *e);
+bool xen_amd_iommu_v2_translate(XenAmdIommuV2Engine *e,
+                                const XenAmdIommuV2Request *req,
+                                XenAmdIommuV2Translation *t);
+bool xen_amd_iommu_v2_enabled(XenAmdIommuV2Engine *e);
 bool xen_amd_iommu_v2_ppr_request(XenAmdIommuV2Engine *e,
                                   const XenAmdIommuV2PprRequest *req,
                                   Error **errp);

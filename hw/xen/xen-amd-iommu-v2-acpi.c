@@ -1,0 +1,145 @@
+/*
+ * xen-amd-iommu-v2: ACPI IVRS (AMD IOMMU specification, chapter 5)
+ *
+ * QEMU rebuilds its ACPI tables when the firmware first reads them, which
+ * is after the firmware has placed the PCI BARs: the IVHDs carry each
+ * instance's register base as the firmware programmed it.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "hw/acpi/aml-build.h"
+#include "hw/pci/pci.h"
+#include "hw/xen/xen-amd-iommu-v2.h"
+#include "hw/xen/xen-amd-iommu-v2-acpi.h"
+#include "xen-amd-iommu-v2-bits.h"
+
+#define IVHD_TYPE_10H           0x10
+#define IVHD_TYPE_11H           0x11
+#define IVHD_10H_HEADER_LEN     24
+#define IVHD_11H_HEADER_LEN     40
+
+/* IVHD flags (5.2.2.1) */
+#define IVHD_F_IOTLB_SUP        BIT(4)
+#define IVHD_F_COHERENT         BIT(5)
+#define IVHD_F_PREF_SUP         BIT(6)      /* type 10h only */
+#define IVHD_F_PPR_SUP          BIT(7)      /* type 10h only */
+
+/* IVHD device entries (5.2.2.2) */
+#define IVHD_DEV_RANGE_START    3
+#define IVHD_DEV_RANGE_END      4
+
+static int xai_acpi_collect(Object *obj, void *opaque)
+{
+    XenAmdIommuV2State *s = (XenAmdIommuV2State *)
+        object_dynamic_cast(obj, TYPE_XEN_AMD_IOMMU_V2);
+    GSList **list = opaque;
+
+    if (s && pci_get_bar_addr(PCI_DEVICE(s), 0) != PCI_BAR_UNMAPPED) {
+        *list = g_slist_append(*list, s);
+    }
+    return 0;
+}
+
+static GSList *xai_acpi_instances(void)
+{
+    GSList *list = NULL;
+
+    object_child_foreach_recursive(object_get_root(), xai_acpi_collect,
+                                   &list);
+    return list;
+}
+
+bool xen_amd_iommu_v2_acpi_present(void)
+{
+    g_autoptr(GSList) list = xai_acpi_instances();
+
+    return list != NULL;
+}
+
+/* Feature reporting field of a type 10h IVHD, from the EFR (5.2.2.1) */
+static uint32_t xai_acpi_feature_report(uint64_t efr)
+{
+    uint32_t r = 0;
+
+    r |= (efr & XAI_EFR_XT_SUP) ? BIT(0) : 0;
+    r |= (efr & XAI_EFR_NX_SUP) ? BIT(1) : 0;
+    r |= (efr & XAI_EFR_GT_SUP) ? BIT(2) : 0;
+    r |= extract64(efr, XAI_EFR_GLX_SHIFT, 2) << 3;
+    r |= (efr & XAI_EFR_IA_SUP) ? BIT(5) : 0;
+    r |= (efr & XAI_EFR_GA_SUP) ? BIT(6) : 0;
+    r |= (efr & XAI_EFR_HE_SUP) ? BIT(7) : 0;
+    r |= extract64(efr, XAI_EFR_PASMAX_SHIFT, 5) << 8;
+    r |= extract64(efr, XAI_EFR_GATS_SHIFT, 2) << 28;
+    r |= extract64(efr, XAI_EFR_HATS_SHIFT, 2) << 30;
+    return r;
+}
+
+/* The devices an instance translates: all of them, if it translates */
+static GArray *xai_acpi_device_entries(XenAmdIommuV2State *s)
+{
+    GArray *entries = g_array_new(false, true, 1);
+
+    if (s->translating) {
+        build_append_int_noprefix(entries, IVHD_DEV_RANGE_START, 1);
+        build_append_int_noprefix(entries, 0x0000, 2);
+        build_append_int_noprefix(entries, 0, 1);
+        build_append_int_noprefix(entries, IVHD_DEV_RANGE_END, 1);
+        build_append_int_noprefix(entries, 0xffff, 2);
+        build_append_int_noprefix(entries, 0, 1);
+    }
+    return entries;
+}
+
+static void xai_acpi_ivhd(GArray *table, XenAmdIommuV2State *s, int type)
+{
+    PCIDevice *pdev = PCI_DEVICE(s);
+    uint64_t efr = s->engine.efr;
+    g_autoptr(GArray) entries = xai_acpi_device_entries(s);
+    uint8_t flags = IVHD_F_IOTLB_SUP | IVHD_F_COHERENT;
+    int header = type == IVHD_TYPE_10H ? IVHD_10H_HEADER_LEN
+                                       : IVHD_11H_HEADER_LEN;
+
+    if (type == IVHD_TYPE_10H) {
+        flags |= (efr & XAI_EFR_PREF_SUP) ? IVHD_F_PREF_SUP : 0;
+        flags |= (efr & XAI_EFR_PPR_SUP) ? IVHD_F_PPR_SUP : 0;
+    }
+    build_append_int_noprefix(table, type, 1);
+    build_append_int_noprefix(table, flags, 1);
+    build_append_int_noprefix(table, header + entries->len, 2);
+    build_append_int_noprefix(table, pci_requester_id(pdev), 2);
+    build_append_int_noprefix(table, XAI_CAP_OFFSET, 2);
+    build_append_int_noprefix(table, pci_get_bar_addr(pdev, 0), 8);
+    build_append_int_noprefix(table, 0, 2);         /* PCI segment */
+    build_append_int_noprefix(table, 0, 2);         /* info: MSI 0 */
+    if (type == IVHD_TYPE_10H) {
+        build_append_int_noprefix(table, xai_acpi_feature_report(efr), 4);
+    } else {
+        build_append_int_noprefix(table, 0, 4);     /* attributes */
+        build_append_int_noprefix(table, efr, 8);   /* EFR image */
+        build_append_int_noprefix(table, 0, 8);     /* EFR2 image */
+    }
+    g_array_append_vals(table, entries->data, entries->len);
+}
+
+void xen_amd_iommu_v2_build_ivrs(GArray *table_data, BIOSLinker *linker,
+                                 const char *oem_id, const char *oem_table_id)
+{
+    g_autoptr(GSList) list = xai_acpi_instances();
+    AcpiTable table = { .sig = "IVRS", .rev = 2, .oem_id = oem_id,
+                        .oem_table_id = oem_table_id };
+    GSList *l;
+
+    acpi_table_begin(&table, table_data);
+    /* IVinfo: EFRSup, GVAsize 48, PAsize 48, VAsize 64 */
+    build_append_int_noprefix(table_data, BIT(0) | 2u << 5 | 48u << 8 |
+                              64u << 15, 4);
+    build_append_int_noprefix(table_data, 0, 8);    /* reserved */
+    /* Linux uses the highest IVHD type it knows: 11h carries the EFR. */
+    for (l = list; l; l = l->next) {
+        xai_acpi_ivhd(table_data, l->data, IVHD_TYPE_10H);
+        xai_acpi_ivhd(table_data, l->data, IVHD_TYPE_11H);
+    }
+    acpi_table_end(linker, &table);
+}

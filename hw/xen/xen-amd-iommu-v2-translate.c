@@ -1,0 +1,506 @@
+/*
+ * xen-amd-iommu-v2 engine: address translation and the IOTLB
+ *
+ * A request (device ID, optional PASID, address, access) is looked up in
+ * the IOTLB, else translated from the device table (2.2.2): host page
+ * tables (2.2.3) for requests without a PASID, and for requests with one
+ * the guest's x86-64 tables found through the GCR3 table (2.2.6), each
+ * guest table access and the final guest-physical address translated by
+ * the host tables in turn (nested). Faults become IO_PAGE_FAULT events
+ * unless the device table entry suppresses them.
+ *
+ * Every table access is a read of guest RAM through xai_dma_rw(), every
+ * walk is bounded by its level count, and the IOTLB by XAI_IOTLB_MAX.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/log.h"
+#include "hw/xen/xen-amd-iommu-v2.h"
+#include "xen-amd-iommu-v2-bits.h"
+#include "xen-amd-iommu-v2-internal.h"
+#include "trace.h"
+
+/* Enough for a guest's working set; a full IOTLB starts over. */
+#define XAI_IOTLB_MAX   8192
+#define XAI_NO_PASID    UINT32_MAX
+
+typedef struct XaiIotlbEntry {
+    /* key */
+    uint16_t devid;
+    uint32_t pasid;
+    uint64_t page;          /* 4 KiB page of the request address */
+    /* value */
+    uint16_t domid;
+    hwaddr addr;
+    hwaddr page_mask;
+    bool read, write;
+} XaiIotlbEntry;
+
+typedef struct XaiWalk {
+    uint64_t dte[4];
+    uint16_t devid;
+    uint16_t domid;
+    uint32_t pasid;
+    bool pasid_valid;
+    uint16_t flags;         /* event flags gathered on the way */
+} XaiWalk;
+
+typedef enum XaiFault {
+    XAI_OK,
+    XAI_PAGE_FAULT,         /* IO_PAGE_FAULT */
+    XAI_BAD_DTE,            /* ILLEGAL_DEV_TABLE_ENTRY */
+    XAI_DTE_HW_ERROR,       /* DEV_TAB_HARDWARE_ERROR */
+    XAI_PT_HW_ERROR,        /* PAGE_TAB_HARDWARE_ERROR */
+} XaiFault;
+
+static guint xai_iotlb_hash(gconstpointer v)
+{
+    const XaiIotlbEntry *k = v;
+
+    return (guint)(k->page ^ (k->page >> 32) ^ ((uint64_t)k->devid << 20) ^
+                   k->pasid);
+}
+
+static gboolean xai_iotlb_equal(gconstpointer a, gconstpointer b)
+{
+    const XaiIotlbEntry *x = a, *y = b;
+
+    return x->page == y->page && x->devid == y->devid &&
+           x->pasid == y->pasid;
+}
+
+void xai_iotlb_init(XenAmdIommuV2Engine *e)
+{
+    e->iotlb = g_hash_table_new_full(xai_iotlb_hash, xai_iotlb_equal,
+                                     g_free, NULL);
+}
+
+void xai_iotlb_destroy(XenAmdIommuV2Engine *e)
+{
+    g_hash_table_destroy(e->iotlb);
+    e->iotlb = NULL;
+}
+
+static void xai_invalidated(XenAmdIommuV2Engine *e, int devid)
+{
+    if (e->ops->invalidated) {
+        e->ops->invalidated(e, devid);
+    }
+}
+
+void xai_iotlb_flush_all(XenAmdIommuV2Engine *e)
+{
+    g_hash_table_remove_all(e->iotlb);
+    trace_xen_amd_iommu_v2_iotlb_flush(-1, 0, 0, 0);
+    xai_invalidated(e, -1);
+}
+
+static gboolean xai_iotlb_match_devid(gpointer key, gpointer value,
+                                      gpointer opaque)
+{
+    const XaiIotlbEntry *k = key;
+
+    return k->devid == *(uint16_t *)opaque;
+}
+
+void xai_iotlb_flush_devid(XenAmdIommuV2Engine *e, uint16_t devid)
+{
+    g_hash_table_foreach_remove(e->iotlb, xai_iotlb_match_devid, &devid);
+    trace_xen_amd_iommu_v2_iotlb_flush(devid, 0, 0, 0);
+    xai_invalidated(e, devid);
+}
+
+typedef struct XaiPageRange {
+    uint16_t domid;
+    uint32_t pasid;
+    uint64_t first, last;   /* inclusive, in bytes */
+} XaiPageRange;
+
+static gboolean xai_iotlb_match_range(gpointer key, gpointer value,
+                                      gpointer opaque)
+{
+    const XaiIotlbEntry *k = key;
+    const XaiPageRange *r = opaque;
+    uint64_t addr = k->page << 12;
+
+    return k->domid == r->domid && k->pasid == r->pasid &&
+           addr >= r->first && addr <= r->last;
+}
+
+/*
+ * INVALIDATE_IOMMU_PAGES (2.4.3): with S=1 the lowest clear bit of the
+ * address above bit 12 gives the range: all lower address bits are set,
+ * so 0x7ffffffffffff000 means every page.
+ */
+void xai_iotlb_flush_pages(XenAmdIommuV2Engine *e, uint16_t domid,
+                           bool gn, uint32_t pasid, uint64_t addr, bool s)
+{
+    XaiPageRange r = {
+        .domid = domid,
+        .pasid = gn ? pasid : XAI_NO_PASID,
+    };
+
+    addr &= ~0xfffULL;
+    if (s) {
+        uint64_t ones = ~(addr | 0xfffULL) ? ctz64(~(addr | 0xfffULL)) : 64;
+        uint64_t size = ones >= 63 ? 0 : 1ULL << (ones + 1);
+
+        r.first = size ? addr & ~(size - 1) : 0;
+        r.last = size ? r.first + size - 1 : UINT64_MAX;
+    } else {
+        r.first = addr;
+        r.last = addr + 0xfff;
+    }
+    g_hash_table_foreach_remove(e->iotlb, xai_iotlb_match_range, &r);
+    trace_xen_amd_iommu_v2_iotlb_flush(domid, r.pasid, r.first, r.last);
+    /* Domains map to devices through the device table: tell them all. */
+    xai_invalidated(e, -1);
+}
+
+static XaiIotlbEntry *xai_iotlb_lookup(XenAmdIommuV2Engine *e,
+                                       const XenAmdIommuV2Request *req)
+{
+    XaiIotlbEntry key = {
+        .devid = req->devid,
+        .pasid = req->pasid_valid ? req->pasid : XAI_NO_PASID,
+        .page = req->addr >> 12,
+    };
+
+    return g_hash_table_lookup(e->iotlb, &key);
+}
+
+static void xai_iotlb_insert(XenAmdIommuV2Engine *e,
+                             const XenAmdIommuV2Request *req, uint16_t domid,
+                             const XenAmdIommuV2Translation *t)
+{
+    XaiIotlbEntry *entry = g_new(XaiIotlbEntry, 1);
+
+    if (g_hash_table_size(e->iotlb) >= XAI_IOTLB_MAX) {
+        g_hash_table_remove_all(e->iotlb);
+    }
+    *entry = (XaiIotlbEntry) {
+        .devid = req->devid,
+        .pasid = req->pasid_valid ? req->pasid : XAI_NO_PASID,
+        .page = req->addr >> 12,
+        .domid = domid,
+        .addr = t->addr,
+        .page_mask = t->page_mask,
+        .read = t->read,
+        .write = t->write,
+    };
+    g_hash_table_replace(e->iotlb, entry, entry);
+}
+
+static bool xai_read_u64(XenAmdIommuV2Engine *e, hwaddr addr, uint64_t *val)
+{
+    if (!xai_dma_rw(e, addr, val, sizeof(*val), false)) {
+        return false;
+    }
+    *val = le64_to_cpu(*val);
+    return true;
+}
+
+static XaiFault xai_read_dte(XenAmdIommuV2Engine *e, XaiWalk *w)
+{
+    uint64_t base = e->regs[XAI_R_DEVTAB_BASE];
+    uint64_t entries = (((base & XAI_DEVTAB_SIZE) + 1) << 12) / XAI_DTE_SIZE;
+    hwaddr addr = (base & XAI_BASE_ADDR) + (hwaddr)w->devid * XAI_DTE_SIZE;
+    int i;
+
+    if (w->devid >= entries) {
+        return XAI_BAD_DTE;
+    }
+    if (!xai_dma_rw(e, addr, w->dte, sizeof(w->dte), false)) {
+        return XAI_DTE_HW_ERROR;
+    }
+    for (i = 0; i < 4; i++) {
+        w->dte[i] = le64_to_cpu(w->dte[i]);
+    }
+    w->domid = w->dte[1] & XAI_DTE1_DOMID;
+    return XAI_OK;
+}
+
+/*
+ * Host (v1) page walk (2.2.3): from DTE.Mode levels down, following each
+ * PTE's next-level field, which may skip levels (the skipped index bits
+ * must then be zero) or end the walk early with a large page. A next
+ * level of 7 encodes the page size in the address bits.
+ */
+static XaiFault xai_host_walk(XenAmdIommuV2Engine *e, XaiWalk *w, hwaddr iova,
+                              bool is_write, XenAmdIommuV2Translation *t)
+{
+    unsigned level = (w->dte[0] >> XAI_DTE_MODE_SHIFT) & 7;
+    uint64_t table = w->dte[0] & XAI_DTE_PT_ROOT;
+    bool read = w->dte[0] & XAI_DTE_IR;
+    bool write = w->dte[0] & XAI_DTE_IW;
+    unsigned max_levels = ((e->efr >> XAI_EFR_HATS_SHIFT) & 3) + 4;
+    int steps;
+
+    if (level == 0) {
+        /* No page table: the DTE's permissions filter the access. */
+        t->addr = iova & ~0xfffULL;
+        t->page_mask = 0xfff;
+        goto check;
+    }
+    if (level > max_levels) {
+        return XAI_BAD_DTE;
+    }
+    if (level < 6 && (iova >> (12 + 9 * level))) {
+        return XAI_PAGE_FAULT;      /* beyond what the tables can map */
+    }
+    for (steps = 0; steps < 6; steps++) {
+        unsigned shift = 12 + 9 * (level - 1);
+        uint64_t pte, size;
+        unsigned next;
+
+        if (!xai_read_u64(e, table + ((iova >> shift) & 0x1ff) * 8, &pte)) {
+            return XAI_PT_HW_ERROR;
+        }
+        if (!(pte & XAI_PTE_PR)) {
+            return XAI_PAGE_FAULT;
+        }
+        w->flags |= XAI_EVT_F_PR;
+        read &= !!(pte & XAI_PTE_IR);
+        write &= !!(pte & XAI_PTE_IW);
+        next = (pte >> XAI_PTE_NEXT_SHIFT) & 7;
+        if (next == 0 || next == XAI_PTE_NEXT_SIZED) {
+            size = 1ULL << shift;
+            if (next == XAI_PTE_NEXT_SIZED) {
+                /* lowest clear bit at or above 12 ends the size's ones */
+                size = 1ULL << (ctz64(~(pte | 0xfffULL)) + 1);
+                if (size > (1ULL << shift) || size <= (1ULL << shift) >> 9) {
+                    return XAI_PAGE_FAULT;
+                }
+            }
+            t->addr = (pte & XAI_PTE_ADDR & ~(size - 1)) |
+                      (iova & (size - 1) & ~0xfffULL);
+            t->page_mask = 0xfff;
+            goto check;
+        }
+        if (next >= level) {
+            return XAI_PAGE_FAULT;  /* a walk only goes down */
+        }
+        if (extract64(iova, 12 + 9 * next, 9 * (level - 1 - next))) {
+            return XAI_PAGE_FAULT;  /* skipped levels need zero bits */
+        }
+        level = next;
+        table = pte & XAI_PTE_ADDR;
+    }
+    return XAI_PAGE_FAULT;
+
+check:
+    t->read = read;
+    t->write = write;
+    return (is_write ? write : read) ? XAI_OK : XAI_PAGE_FAULT;
+}
+
+/* A guest table access or guest-physical address, through the host tables */
+static XaiFault xai_nested(XenAmdIommuV2Engine *e, XaiWalk *w, hwaddr gpa,
+                           bool is_write, hwaddr *spa)
+{
+    XenAmdIommuV2Translation h = { 0 };
+    XaiFault f = xai_host_walk(e, w, gpa, is_write, &h);
+
+    *spa = h.addr | (gpa & 0xfff);
+    return f;
+}
+
+static uint64_t xai_gcr3_root(const uint64_t *dte)
+{
+    return extract64(dte[0], XAI_DTE_GCR3_A_SHIFT, 3) << 12 |
+           extract64(dte[1], XAI_DTE1_GCR3_B_SHIFT, 16) << 15 |
+           extract64(dte[1], XAI_DTE1_GCR3_C_SHIFT, 21) << 31;
+}
+
+/*
+ * Guest translation (2.2.6): GCR3 table indexed by PASID (one or two
+ * levels, 9 PASID bits each), then a 4-level x86-64 walk of the guest's
+ * tables with 1 GiB and 2 MiB pages. The GCR3 table is in system memory;
+ * guest CR3 and every guest table pointer are guest-physical.
+ */
+static XaiFault xai_guest_walk(XenAmdIommuV2Engine *e, XaiWalk *w,
+                               const XenAmdIommuV2Request *req,
+                               XenAmdIommuV2Translation *t)
+{
+    unsigned glx = extract64(w->dte[0], XAI_DTE_GLX_SHIFT, 2);
+    uint64_t table = xai_gcr3_root(w->dte);
+    uint64_t entry, gpa;
+    bool write = true, user = true;
+    int level;
+
+    if (glx > ((e->efr >> XAI_EFR_GLX_SHIFT) & 3)) {
+        return XAI_BAD_DTE;
+    }
+    if (req->pasid >> (9 * (glx + 1))) {
+        return XAI_PAGE_FAULT;
+    }
+    for (level = glx; level >= 0; level--) {
+        hwaddr at = table + extract64(req->pasid, 9 * level, 9) * 8;
+
+        if (!xai_read_u64(e, at, &entry)) {
+            return XAI_PT_HW_ERROR;
+        }
+        if (!(entry & XAI_GCR3_V)) {
+            return XAI_PAGE_FAULT;
+        }
+        table = entry & XAI_GPTE_ADDR;
+    }
+    /* table now holds the guest CR3: a guest-physical address */
+    for (level = 3; level >= 0; level--) {
+        unsigned shift = 12 + 9 * level;
+        hwaddr at;
+
+        if (xai_nested(e, w, table + ((req->addr >> shift) & 0x1ff) * 8,
+                       false, &at) != XAI_OK) {
+            return XAI_PAGE_FAULT;
+        }
+        if (!xai_read_u64(e, at, &entry)) {
+            return XAI_PT_HW_ERROR;
+        }
+        if (!(entry & XAI_GPTE_P)) {
+            return XAI_PAGE_FAULT;
+        }
+        w->flags |= XAI_EVT_F_PR;
+        write &= !!(entry & XAI_GPTE_RW);
+        user &= !!(entry & XAI_GPTE_US);
+        if (level == 0 || ((level == 1 || level == 2) &&
+                           (entry & XAI_GPTE_PS))) {
+            uint64_t size = 1ULL << shift;
+
+            gpa = (entry & XAI_GPTE_ADDR & ~(size - 1)) |
+                  (req->addr & (size - 1));
+            break;
+        }
+        table = entry & XAI_GPTE_ADDR;
+    }
+    if ((req->is_write && !write) || (req->is_user && !user)) {
+        return XAI_PAGE_FAULT;
+    }
+    /* The final guest-physical page, with the access asked for */
+    if (xai_nested(e, w, gpa, req->is_write, &t->addr) != XAI_OK) {
+        return XAI_PAGE_FAULT;
+    }
+    t->addr &= ~0xfffULL;
+    t->page_mask = 0xfff;
+    t->read = true;
+    t->write = write && req->is_write;
+    return XAI_OK;
+}
+
+static void xai_report_fault(XenAmdIommuV2Engine *e, XaiWalk *w,
+                             const XenAmdIommuV2Request *req, XaiFault f)
+{
+    static const unsigned codes[] = {
+        [XAI_PAGE_FAULT] = XAI_EVT_IO_PAGE_FAULT,
+        [XAI_BAD_DTE] = XAI_EVT_ILLEGAL_DEV_TABLE_ENTRY,
+        [XAI_DTE_HW_ERROR] = XAI_EVT_DEV_TAB_HW_ERROR,
+        [XAI_PT_HW_ERROR] = XAI_EVT_PAGE_TAB_HW_ERROR,
+    };
+    uint16_t flags = w->flags;
+    uint64_t q0;
+
+    e->counters.faults++;
+    trace_xen_amd_iommu_v2_fault(req->devid, req->pasid_valid, req->pasid,
+                                 req->addr, req->is_write, codes[f]);
+    if (f == XAI_PAGE_FAULT && (w->dte[1] & (XAI_DTE1_SA | XAI_DTE1_SE))) {
+        return;
+    }
+    if (req->is_write) {
+        flags |= XAI_EVT_F_RW;
+    }
+    if (req->pasid_valid) {
+        flags |= XAI_EVT_F_GN;
+        flags |= req->is_user ? XAI_EVT_F_US : 0;
+    }
+    q0 = req->devid |
+         (uint64_t)(req->pasid_valid ? req->pasid & 0xffff : 0) << 16 |
+         (uint64_t)(req->pasid_valid ? req->pasid >> 16 : w->domid) << 32 |
+         (uint64_t)flags << XAI_EVT_FLAGS_SHIFT;
+    xai_event(e, codes[f], q0, req->addr);
+}
+
+bool xen_amd_iommu_v2_enabled(XenAmdIommuV2Engine *e)
+{
+    return e->regs[XAI_R_CONTROL] & XAI_CTRL_IOMMU_EN;
+}
+
+static void xai_passthrough(const XenAmdIommuV2Request *req,
+                            XenAmdIommuV2Translation *t)
+{
+    t->addr = req->addr & ~0xfffULL;
+    t->page_mask = 0xfff;
+    t->read = t->write = true;
+}
+
+/*
+ * Translate one request. Returns false on a fault, which has been logged
+ * as the device table entry allows.
+ */
+bool xen_amd_iommu_v2_translate(XenAmdIommuV2Engine *e,
+                                const XenAmdIommuV2Request *req,
+                                XenAmdIommuV2Translation *t)
+{
+    XaiWalk w = { .devid = req->devid };
+    XaiIotlbEntry *hit;
+    XaiFault f;
+
+    memset(t, 0, sizeof(*t));
+    if (!xen_amd_iommu_v2_enabled(e) ||
+        (!req->pasid_valid && req->addr >= XAI_MSI_WINDOW_BASE &&
+         req->addr <= XAI_MSI_WINDOW_END)) {
+        /* Off, or an interrupt: without remapping, it passes as is. */
+        xai_passthrough(req, t);
+        return true;
+    }
+    hit = xai_iotlb_lookup(e, req);
+    if (hit && (req->is_write ? hit->write : hit->read)) {
+        e->counters.iotlb_hits++;
+        t->addr = hit->addr;
+        t->page_mask = hit->page_mask;
+        t->read = hit->read;
+        t->write = hit->write;
+        return true;
+    }
+    e->counters.translations++;
+    f = xai_read_dte(e, &w);
+    if (f == XAI_OK) {
+        if (!(w.dte[0] & XAI_DTE_V) || !(w.dte[0] & XAI_DTE_TV)) {
+            xai_passthrough(req, t);
+            return true;
+        }
+        if (req->pasid_valid) {
+            if (!(w.dte[0] & XAI_DTE_GV) || !(e->efr & XAI_EFR_GT_SUP) ||
+                !(e->regs[XAI_R_CONTROL] & XAI_CTRL_GT_EN)) {
+                f = XAI_PAGE_FAULT;
+            } else {
+                w.pasid_valid = true;
+                w.pasid = req->pasid;
+                f = xai_guest_walk(e, &w, req, t);
+            }
+        } else {
+            f = xai_host_walk(e, &w, req->addr, req->is_write, t);
+        }
+    }
+    trace_xen_amd_iommu_v2_translate(req->devid, req->pasid_valid,
+                                     req->pasid, req->addr, t->addr, f);
+    if (f != XAI_OK) {
+        t->fault = true;
+        /*
+         * A PRI-capable requester answers such a fault with a page
+         * request (a PPR log entry), not an IO_PAGE_FAULT event.
+         */
+        t->ppr_eligible = req->pasid_valid && f == XAI_PAGE_FAULT &&
+                          (w.dte[0] & XAI_DTE_PPR) &&
+                          (e->regs[XAI_R_CONTROL] & XAI_CTRL_PPR_EN);
+        if (t->ppr_eligible) {
+            e->counters.faults++;
+        } else {
+            xai_report_fault(e, &w, req, f);
+        }
+        return false;
+    }
+    xai_iotlb_insert(e, req, w.domid, t);
+    return true;
+}
