@@ -36,7 +36,7 @@ static int xai_acpi_collect(Object *obj, void *opaque)
         object_dynamic_cast(obj, TYPE_XEN_AMD_IOMMU_V2);
     GSList **list = opaque;
 
-    if (s && pci_get_bar_addr(PCI_DEVICE(s), 0) != PCI_BAR_UNMAPPED) {
+    if (s && s->mapped) {
         *list = g_slist_append(*list, s);
     }
     return 0;
@@ -110,7 +110,7 @@ static void xai_acpi_ivhd(GArray *table, XenAmdIommuV2State *s, int type)
     build_append_int_noprefix(table, header + entries->len, 2);
     build_append_int_noprefix(table, pci_requester_id(pdev), 2);
     build_append_int_noprefix(table, XAI_CAP_OFFSET, 2);
-    build_append_int_noprefix(table, pci_get_bar_addr(pdev, 0), 8);
+    build_append_int_noprefix(table, s->mmio.addr, 8);
     build_append_int_noprefix(table, 0, 2);         /* PCI segment */
     build_append_int_noprefix(table, 0, 2);         /* info: MSI 0 */
     if (type == IVHD_TYPE_10H) {

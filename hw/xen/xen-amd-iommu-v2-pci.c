@@ -1,12 +1,16 @@
 /*
- * xen-amd-iommu-v2 PCI transport: config space, IOMMU capability, MSI, BAR
+ * xen-amd-iommu-v2 PCI transport: config space, IOMMU capability, MSI,
+ * register window
  *
  * The PCI function looks like an AMD IOMMU (spec 3.2): vendor AMD, class
- * 0806h, a secure-device capability of IOMMU type, one MSI vector. Unlike
- * the real part, whose registers the BIOS places through the capability's
- * base address, the registers sit behind an ordinary 64-bit BAR so any
- * firmware can place them; the capability mirrors the BAR's address and
- * its Enable bit switches the register decode on and off.
+ * 0806h, a secure-device capability of IOMMU type, one MSI vector, and no
+ * BAR. As on the real part, the registers decode at the address held in
+ * the capability's base address registers, placed by platform firmware
+ * and locked by the Enable bit (3.2.1.2). QEMU plays that firmware: it
+ * places each instance at its mmio-base. A BAR would not do: the guest's
+ * AMD-Vi driver reserves the register range from the IVRS before PCI
+ * enumeration, so the PCI core finds the BAR "in conflict" and moves it
+ * away from under the driver.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -24,6 +28,10 @@
 #include "hw/xen/xen-amd-iommu-v2.h"
 #include "xen-amd-iommu-v2-bits.h"
 #include "trace.h"
+
+/* Where QEMU, as firmware, places instances that do not say */
+#define XAI_MMIO_BASE_DEFAULT 0xfed80000ULL
+static unsigned xai_pci_instances;
 
 static uint64_t xai_pci_mmio_read(void *opaque, hwaddr addr, unsigned size)
 {
@@ -249,30 +257,60 @@ static const XenAmdIommuV2EngineOps xai_pci_engine_ops = {
     .invalidated = xai_pci_invalidated,
 };
 
-/* Mirror the BAR into the capability and apply its Enable bit. */
-static void xai_pci_sync_capability(XenAmdIommuV2State *s)
+static uint64_t xai_pci_cap_base(PCIDevice *pdev, bool *enable)
 {
-    PCIDevice *pdev = PCI_DEVICE(s);
     uint8_t *cap = pdev->config + XAI_CAP_OFFSET;
-    uint64_t bar = pci_get_quad(pdev->config + PCI_BASE_ADDRESS_0) &
-                   PCI_BASE_ADDRESS_MEM_MASK;
     uint32_t lo = pci_get_long(cap + XAI_CAP_BAR_LO);
-    bool enable = lo & XAI_CAP_BAR_LO_ENABLE;
 
-    lo = (bar & XAI_CAP_BAR_LO_ADDR) | (enable ? XAI_CAP_BAR_LO_ENABLE : 0);
-    pci_set_long(cap + XAI_CAP_BAR_LO, lo);
-    pci_set_long(cap + XAI_CAP_BAR_HI, bar >> 32);
-    if (s->mmio.enabled != enable) {
-        trace_xen_amd_iommu_v2_decode(enable, bar);
-        memory_region_set_enabled(&s->mmio, enable);
-    }
+    *enable = lo & XAI_CAP_BAR_LO_ENABLE;
+    return (uint64_t)pci_get_long(cap + XAI_CAP_BAR_HI) << 32 |
+           (lo & XAI_CAP_BAR_LO_ADDR);
 }
 
+static void xai_pci_set_cap_base(PCIDevice *pdev, uint64_t base, bool enable)
+{
+    uint8_t *cap = pdev->config + XAI_CAP_OFFSET;
+
+    pci_set_long(cap + XAI_CAP_BAR_LO, (base & XAI_CAP_BAR_LO_ADDR) |
+                 (enable ? XAI_CAP_BAR_LO_ENABLE : 0));
+    pci_set_long(cap + XAI_CAP_BAR_HI, base >> 32);
+}
+
+/* Decode the registers where the capability says, if it says Enable. */
+static void xai_pci_apply_base(XenAmdIommuV2State *s)
+{
+    bool enable;
+    uint64_t base = xai_pci_cap_base(PCI_DEVICE(s), &enable);
+
+    if (s->mapped && (!enable || base != s->mmio.addr)) {
+        memory_region_del_subregion(get_system_memory(), &s->mmio);
+        s->mapped = false;
+    }
+    if (enable && !s->mapped) {
+        memory_region_add_subregion_overlap(get_system_memory(), base,
+                                            &s->mmio, 1);
+        s->mapped = true;
+    }
+    trace_xen_amd_iommu_v2_decode(enable, base);
+}
+
+/* The base registers are locked while Enable is set (3.2.1.2). */
 static void xai_pci_config_write(PCIDevice *pdev, uint32_t addr,
                                  uint32_t val, int len)
 {
+    bool was_enabled, enable;
+    uint64_t old = xai_pci_cap_base(pdev, &was_enabled);
+    uint64_t base;
+
     pci_default_write_config(pdev, addr, val, len);
-    xai_pci_sync_capability(XEN_AMD_IOMMU_V2(pdev));
+    base = xai_pci_cap_base(pdev, &enable);
+    if (was_enabled && base != old) {
+        qemu_log_mask(LOG_GUEST_ERROR, "%s: base address written while "
+                      "enabled: ignored\n", TYPE_XEN_AMD_IOMMU_V2);
+        base = old;
+    }
+    xai_pci_set_cap_base(pdev, base, enable);
+    xai_pci_apply_base(XEN_AMD_IOMMU_V2(pdev));
 }
 
 static void xai_pci_init_capability(XenAmdIommuV2State *s)
@@ -294,12 +332,11 @@ static void xai_pci_init_capability(XenAmdIommuV2State *s)
                  48u << XAI_CAP_MISC0_PASIZE_SHIFT |
                  64u << XAI_CAP_MISC0_VASIZE_SHIFT);
     pci_set_long(cap + XAI_CAP_MISC1, 0);
-    /* Only the Enable bit is the guest's; the address mirrors the BAR. */
-    pdev->wmask[XAI_CAP_OFFSET + XAI_CAP_BAR_LO] = XAI_CAP_BAR_LO_ENABLE;
-    /*
-     * The mirror follows the BAR, so it is state to migrate, not a
-     * constant the destination must already hold.
-     */
+    /* Base address and Enable are firmware's to set (and the guest's) */
+    pci_set_long(pdev->wmask + XAI_CAP_OFFSET + XAI_CAP_BAR_LO,
+                 XAI_CAP_BAR_LO_ADDR | XAI_CAP_BAR_LO_ENABLE);
+    pci_set_long(pdev->wmask + XAI_CAP_OFFSET + XAI_CAP_BAR_HI, 0x000fffff);
+    /* They are state to migrate, not constants the destination holds. */
     memset(pdev->cmask + XAI_CAP_OFFSET + XAI_CAP_BAR_LO, 0, 8);
 }
 
@@ -345,6 +382,15 @@ static void xai_pci_realize(PCIDevice *pdev, Error **errp)
     if (!xai_pci_check_features(&s->features, errp)) {
         return;
     }
+    if (!s->mmio_base) {
+        s->mmio_base = XAI_MMIO_BASE_DEFAULT + xai_pci_instances * XAI_MMIO_SIZE;
+    }
+    if (s->mmio_base & (XAI_MMIO_SIZE - 1) || s->mmio_base >> 52) {
+        error_setg(errp, "mmio-base 0x%" PRIx64 " must be 16 KiB aligned "
+                   "and below 2^52", s->mmio_base);
+        return;
+    }
+    xai_pci_instances++;
 
     pci_config_set_vendor_id(pdev->config, XAI_PCI_VENDOR_AMD);
     pci_config_set_device_id(pdev->config, s->device_id);
@@ -361,6 +407,7 @@ static void xai_pci_realize(PCIDevice *pdev, Error **errp)
         return;
     }
 
+    s->spaces = g_hash_table_new_full(NULL, NULL, NULL, g_free);
     /*
      * The engine's own traffic (commands, logs, stores, MSIs) is the
      * IOMMU's: never translated by itself, so it goes to system memory.
@@ -371,15 +418,12 @@ static void xai_pci_realize(PCIDevice *pdev, Error **errp)
 
     memory_region_init_io(&s->mmio, OBJECT(s), &xai_pci_mmio_ops, s,
                           "xen-amd-iommu-v2-mmio", XAI_MMIO_SIZE);
-    pci_register_bar(pdev, 0, PCI_BASE_ADDRESS_SPACE_MEMORY |
-                     PCI_BASE_ADDRESS_MEM_TYPE_64, &s->mmio);
 
     /*
      * One IOMMU per bus: the first instance on a bus translates it (and
      * the buses below); another on the same bus only runs its engine.
      * Devices translate only if created after the IOMMU.
      */
-    s->spaces = g_hash_table_new_full(NULL, NULL, NULL, g_free);
     s->translating = !pci_get_bus(pdev)->iommu_ops;
     if (s->translating) {
         pci_setup_iommu(pci_get_bus(pdev), &xai_pci_iommu_ops, s);
@@ -392,6 +436,12 @@ static void xai_pci_realize(PCIDevice *pdev, Error **errp)
 
 static void xai_pci_exit(PCIDevice *pdev)
 {
+    XenAmdIommuV2State *s = XEN_AMD_IOMMU_V2(pdev);
+
+    if (s->mapped) {
+        memory_region_del_subregion(get_system_memory(), &s->mmio);
+        s->mapped = false;
+    }
     xen_amd_iommu_v2_engine_exit(&XEN_AMD_IOMMU_V2(pdev)->engine);
     msi_uninit(pdev);
 }
@@ -399,12 +449,11 @@ static void xai_pci_exit(PCIDevice *pdev)
 static void xai_pci_reset_hold(Object *obj, ResetType type)
 {
     XenAmdIommuV2State *s = XEN_AMD_IOMMU_V2(obj);
-    uint8_t *cap = PCI_DEVICE(s)->config + XAI_CAP_OFFSET;
 
     xen_amd_iommu_v2_engine_reset(&s->engine);
-    /* Decode on from reset, as firmware leaves a real IOMMU. */
-    pci_set_long(cap + XAI_CAP_BAR_LO, XAI_CAP_BAR_LO_ENABLE);
-    xai_pci_sync_capability(s);
+    /* Placed and enabled, as firmware leaves a real IOMMU. */
+    xai_pci_set_cap_base(PCI_DEVICE(s), s->mmio_base, true);
+    xai_pci_apply_base(s);
 }
 
 static int xai_pci_post_load(void *opaque, int version_id)
@@ -416,7 +465,7 @@ static int xai_pci_post_load(void *opaque, int version_id)
                      "device's features", TYPE_XEN_AMD_IOMMU_V2);
         return -EINVAL;
     }
-    xai_pci_sync_capability(s);
+    xai_pci_apply_base(s);
     return 0;
 }
 
@@ -436,6 +485,7 @@ static const VMStateDescription vmstate_xai_pci = {
 static const Property xai_pci_properties[] = {
     DEFINE_PROP_UINT16("device-id", XenAmdIommuV2State, device_id,
                        XAI_PCI_DEVICE_DEFAULT),
+    DEFINE_PROP_UINT64("mmio-base", XenAmdIommuV2State, mmio_base, 0),
     DEFINE_PROP_BOOL("prefetch", XenAmdIommuV2State, features.prefetch, true),
     DEFINE_PROP_BOOL("ppr", XenAmdIommuV2State, features.ppr, true),
     DEFINE_PROP_BOOL("gt", XenAmdIommuV2State, features.gt, true),
@@ -458,6 +508,8 @@ static const struct {
     const char *desc;
 } xai_pci_property_docs[] = {
     { "device-id", "PCI device ID (default 0x1419, Family 15h IOMMU)" },
+    { "mmio-base", "guest-physical address of the registers, 16 KiB "
+      "aligned (default 0xfed80000 + 0x4000 per earlier instance)" },
     { "prefetch", "EFR.PreFSup: accept PREFETCH_IOMMU_PAGES" },
     { "ppr", "EFR.PPRSup: PPR log and COMPLETE_PPR_REQUEST" },
     { "gt", "EFR.GTSup: guest (PASID) translation" },

@@ -59,9 +59,8 @@ static XenAmdIommuV2Info *xai_qmp_info(XenAmdIommuV2State *s)
     int i;
 
     info->path = object_get_canonical_path(OBJECT(s));
-    info->bar = pci_get_quad(pdev->config + PCI_BASE_ADDRESS_0) &
-                PCI_BASE_ADDRESS_MEM_MASK;
-    info->decode = s->mmio.enabled;
+    info->base = s->mmio.addr;
+    info->decode = s->mapped;
     info->msi_enabled = msi_enabled(pdev);
     if (msi_present(pdev)) {
         MSIMessage msg = msi_get_message(pdev, 0);

@@ -282,7 +282,8 @@ static XaiFault xai_host_walk(XenAmdIommuV2Engine *e, XaiWalk *w, hwaddr iova,
         if (next >= level) {
             return XAI_PAGE_FAULT;  /* a walk only goes down */
         }
-        if (extract64(iova, 12 + 9 * next, 9 * (level - 1 - next))) {
+        if (next < level - 1 &&
+            extract64(iova, 12 + 9 * next, 9 * (level - 1 - next))) {
             return XAI_PAGE_FAULT;  /* skipped levels need zero bits */
         }
         level = next;

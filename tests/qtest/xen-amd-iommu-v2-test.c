@@ -193,8 +193,11 @@ static void test_two_instances(void)
     b->dev = qpci_device_find(a->bus, QPCI_DEVFN(5, 0));
     g_assert(b->dev);
     qpci_device_enable(b->dev);
-    b->bar = qpci_iomap(b->dev, 0, NULL);
+    qxai_find_registers(b);
 
+    /* Each at its own default base, each with its own features */
+    g_assert_cmphex(a->bar.addr, ==, 0xfed80000);
+    g_assert_cmphex(b->bar.addr, ==, 0xfed84000);
     g_assert_cmphex(qxai_readq(a, QXAI_EFR) & 2, ==, 2);
     g_assert_cmphex(qxai_readq(b, QXAI_EFR) & 2, ==, 0);
     rsp = qtest_qmp(qts, "{'execute': 'query-xen-amd-iommu-v2'}");
@@ -224,6 +227,7 @@ static void test_bad_properties(void)
         { "gcr3-levels=3", "gcr3-levels must be 1 or 2" },
         { "gio=on,gt=off", "gio=on needs guest translation" },
         { "eph=on,ppr=off", "eph=on needs PPR" },
+        { "mmio-base=0xfed81000", "must be 16 KiB aligned" },
     };
     int i;
 
@@ -242,43 +246,44 @@ static void test_bad_properties(void)
     }
 }
 
-/* BAR: size, type, mirroring into the capability, Enable bit */
+/* Register window: no BAR; the capability's base registers place it */
 
-static void test_bar(void)
+static void test_base_address(void)
 {
-    QXenAmdIommuV2 *x = start_q35();
+    QXenAmdIommuV2 *x = qxai_start("q35", "mmio-base=0xfed90000", NULL);
     uint8_t cap = qpci_find_capability(x->dev, QXAI_CAP_ID, 0);
-    uint32_t bar_lo = qpci_config_readl(x->dev, PCI_BASE_ADDRESS_0);
-    uint64_t bar = (bar_lo & ~0xfu) |
-        (uint64_t)qpci_config_readl(x->dev, PCI_BASE_ADDRESS_1) << 32;
-    uint64_t moved = bar + 0x100000;
-    uint32_t lo;
+    uint64_t base = 0xfed90000, moved = 0xfeda0000;
+    int i;
 
-    g_assert_cmpuint(x->bar_size, ==, 0x4000);
-    g_assert_cmphex(bar_lo & 0x7, ==, PCI_BASE_ADDRESS_MEM_TYPE_64);
-    /* The capability mirrors the BAR, Enable set */
-    lo = qpci_config_readl(x->dev, cap + 4);
-    g_assert_cmphex(lo & ~0x3fffu, ==, (uint32_t)bar);
-    g_assert_cmphex(lo & 1, ==, 1);
-    g_assert_cmphex(qpci_config_readl(x->dev, cap + 8), ==, bar >> 32);
-    g_assert_cmphex(qtest_readq(x->qts, bar + QXAI_EFR), ==, EFR_DEFAULT);
+    /* No BAR at all: the PCI core must never move the registers */
+    for (i = 0; i < 6; i++) {
+        qpci_config_writel(x->dev, PCI_BASE_ADDRESS_0 + 4 * i, 0xffffffff);
+        g_assert_cmphex(qpci_config_readl(x->dev,
+                                          PCI_BASE_ADDRESS_0 + 4 * i), ==, 0);
+    }
+    /* Firmware's placement, enabled; the registers answer there */
+    g_assert_cmphex(qpci_config_readl(x->dev, cap + 4), ==, base | 1);
+    g_assert_cmphex(qpci_config_readl(x->dev, cap + 8), ==, 0);
+    g_assert_cmphex(qtest_readq(x->qts, base + QXAI_EFR), ==, EFR_DEFAULT);
+    g_assert_cmphex(info_uint(x, "base"), ==, base);
 
-    /* Writes to the mirrored address are ignored; Enable is the guest's */
-    qpci_config_writel(x->dev, cap + 4, 0xdead0000);
-    lo = qpci_config_readl(x->dev, cap + 4);
-    g_assert_cmphex(lo, ==, (uint32_t)bar);
-    g_assert_cmphex(qtest_readq(x->qts, bar + QXAI_EFR), ==, 0);
-    qpci_config_writel(x->dev, cap + 4, 1);
-    g_assert_cmphex(qtest_readq(x->qts, bar + QXAI_EFR), ==, EFR_DEFAULT);
+    /* Locked while enabled */
+    qpci_config_writel(x->dev, cap + 4, moved | 1);
+    g_assert_cmphex(qpci_config_readl(x->dev, cap + 4), ==, base | 1);
+    g_assert_cmphex(qtest_readq(x->qts, base + QXAI_EFR), ==, EFR_DEFAULT);
 
-    /* Move the BAR: the registers follow, the capability too */
-    qpci_config_writel(x->dev, PCI_BASE_ADDRESS_0, (uint32_t)moved);
-    qpci_config_writel(x->dev, PCI_BASE_ADDRESS_1, moved >> 32);
+    /* Disabled: no decode; moved and enabled: decode at the new place */
+    qpci_config_writel(x->dev, cap + 4, base);
+    g_assert_cmphex(qtest_readq(x->qts, base + QXAI_EFR), ==, 0);
+    qpci_config_writel(x->dev, cap + 4, moved);
+    qpci_config_writel(x->dev, cap + 4, moved | 1);
     g_assert_cmphex(qtest_readq(x->qts, moved + QXAI_EFR), ==, EFR_DEFAULT);
-    g_assert_cmphex(qtest_readq(x->qts, bar + QXAI_EFR), ==, 0);
-    lo = qpci_config_readl(x->dev, cap + 4);
-    g_assert_cmphex(lo & ~0x3fffu, ==, (uint32_t)moved);
-    g_assert_cmphex(info_uint(x, "bar"), ==, moved);
+    g_assert_cmphex(qtest_readq(x->qts, base + QXAI_EFR), ==, 0);
+    g_assert_cmphex(info_uint(x, "base"), ==, moved);
+
+    /* Reset puts it back where firmware placed it */
+    qtest_system_reset(x->qts);
+    g_assert_cmphex(qtest_readq(x->qts, base + QXAI_EFR), ==, EFR_DEFAULT);
     qxai_stop(x);
 }
 
@@ -740,7 +745,7 @@ static void test_hostile_pointers(void)
 static void test_hostile_dma_targets(void)
 {
     QXenAmdIommuV2 *x = start_running();
-    uint64_t bar = qpci_config_readl(x->dev, PCI_BASE_ADDRESS_0) & ~0xfULL;
+    uint64_t bar = x->bar.addr;
     uint64_t sem = guest_alloc(&x->alloc, 64);
     uint64_t ev[2];
 
@@ -810,7 +815,7 @@ static void test_hostile_all_registers(void)
     qtest_system_reset(x->qts);
     x->dev = qpci_device_find(x->bus, DEVFN);
     qpci_device_enable(x->dev);
-    x->bar = qpci_iomap(x->dev, 0, NULL);
+    qxai_find_registers(x);
     qxai_setup_rings(x, LOG2_ENTRIES);
     qxai_control_set(x, QXAI_CTRL_IOMMU_EN | QXAI_CTRL_CMD_BUF_EN);
     sem = guest_alloc(&x->alloc, 64);
@@ -984,7 +989,7 @@ int main(int argc, char **argv)
                    test_two_instances);
     qtest_add_func("/xen-amd-iommu-v2/config/bad-properties",
                    test_bad_properties);
-    qtest_add_func("/xen-amd-iommu-v2/bar", test_bar);
+    qtest_add_func("/xen-amd-iommu-v2/base-address", test_base_address);
     qtest_add_func("/xen-amd-iommu-v2/regs/reset", test_reset_values);
     qtest_add_func("/xen-amd-iommu-v2/regs/masks", test_write_masks);
     qtest_add_func("/xen-amd-iommu-v2/regs/features-off", test_features_off);

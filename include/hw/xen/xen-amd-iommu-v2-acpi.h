@@ -9,7 +9,7 @@
 
 #include "hw/acpi/bios-linker-loader.h"
 
-/* True if the machine has at least one xen-amd-iommu-v2 with a placed BAR */
+/* True if the machine has a xen-amd-iommu-v2 whose registers decode */
 bool xen_amd_iommu_v2_acpi_present(void);
 
 /* Append an IVRS table with one IVHD pair (types 10h, 11h) per instance */

@@ -162,6 +162,7 @@ struct XenAmdIommuV2State {
     PCIDevice parent_obj;
 
     MemoryRegion mmio;
+    bool mapped;            /* mmio is in system memory */
     XenAmdIommuV2Engine engine;
 
     /* DMA remapping: per-bus arrays of per-devfn address spaces */
@@ -170,6 +171,7 @@ struct XenAmdIommuV2State {
 
     /* Properties */
     uint16_t device_id;
+    uint64_t mmio_base;
     XenAmdIommuV2Features features;
 };
 

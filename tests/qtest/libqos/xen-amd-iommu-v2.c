@@ -10,6 +10,22 @@
 #include "malloc-pc.h"
 #include "xen-amd-iommu-v2.h"
 
+/* The registers decode where the capability's base registers say. */
+uint64_t qxai_base(QPCIDevice *dev)
+{
+    uint8_t cap = qpci_find_capability(dev, QXAI_CAP_ID, 0);
+
+    g_assert(cap);
+    return (qpci_config_readl(dev, cap + 4) & ~0x3fffULL) |
+           (uint64_t)qpci_config_readl(dev, cap + 8) << 32;
+}
+
+void qxai_find_registers(QXenAmdIommuV2 *x)
+{
+    x->bar.addr = qxai_base(x->dev);
+    x->bar.is_io = false;
+}
+
 QXenAmdIommuV2 *qxai_attach(QTestState *qts, int devfn, bool map_bar)
 {
     QXenAmdIommuV2 *x = g_new0(QXenAmdIommuV2, 1);
@@ -21,7 +37,7 @@ QXenAmdIommuV2 *qxai_attach(QTestState *qts, int devfn, bool map_bar)
     g_assert(x->dev);
     if (map_bar) {
         qpci_device_enable(x->dev);
-        x->bar = qpci_iomap(x->dev, 0, &x->bar_size);
+        qxai_find_registers(x);
     }
     return x;
 }

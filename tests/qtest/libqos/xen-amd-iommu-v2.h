@@ -75,20 +75,22 @@ typedef struct QXenAmdIommuV2 {
     QTestState *qts;
     QPCIBus *bus;
     QPCIDevice *dev;
-    QPCIBar bar;
-    uint64_t bar_size;
+    QPCIBar bar;            /* the register window, from the capability */
     QGuestAllocator alloc;
     /* rings set up by qxai_setup_rings() */
     uint64_t cmd, evt, ppr;
     uint32_t entries;
 } QXenAmdIommuV2;
 
-/* Start QEMU with one device at 00:04.0 and map its BAR. */
+/* Start QEMU with one device at 00:04.0 and find its registers. */
 QXenAmdIommuV2 *qxai_start(const char *machine, const char *dev_opts,
                            const char *extra);
 /* Attach to an already running QEMU with the device at devfn. */
 QXenAmdIommuV2 *qxai_attach(QTestState *qts, int devfn, bool map_bar);
 void qxai_stop(QXenAmdIommuV2 *x);
+/* Register base from the capability; point x->bar at it */
+uint64_t qxai_base(QPCIDevice *dev);
+void qxai_find_registers(QXenAmdIommuV2 *x);
 
 uint64_t qxai_readq(QXenAmdIommuV2 *x, uint64_t reg);
 void qxai_writeq(QXenAmdIommuV2 *x, uint64_t reg, uint64_t val);
