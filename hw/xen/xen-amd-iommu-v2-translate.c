@@ -92,6 +92,7 @@ static void xai_invalidated(XenAmdIommuV2Engine *e, int devid)
 
 void xai_iotlb_flush_all(XenAmdIommuV2Engine *e)
 {
+    e->last_fault = 0;
     g_hash_table_remove_all(e->iotlb);
     trace_xen_amd_iommu_v2_iotlb_flush(-1, 0, 0, 0);
     xai_invalidated(e, -1);
@@ -107,6 +108,7 @@ static gboolean xai_iotlb_match_devid(gpointer key, gpointer value,
 
 void xai_iotlb_flush_devid(XenAmdIommuV2Engine *e, uint16_t devid)
 {
+    e->last_fault = 0;
     g_hash_table_foreach_remove(e->iotlb, xai_iotlb_match_devid, &devid);
     trace_xen_amd_iommu_v2_iotlb_flush(devid, 0, 0, 0);
     xai_invalidated(e, devid);
@@ -142,6 +144,7 @@ void xai_iotlb_flush_pages(XenAmdIommuV2Engine *e, uint16_t domid,
         .pasid = gn ? pasid : XAI_NO_PASID,
     };
 
+    e->last_fault = 0;
     addr &= ~0xfffULL;
     if (s) {
         uint64_t ones = ~(addr | 0xfffULL) ? ctz64(~(addr | 0xfffULL)) : 64;
@@ -261,7 +264,6 @@ static XaiFault xai_host_walk(XenAmdIommuV2Engine *e, XaiWalk *w, hwaddr iova,
         if (!(pte & XAI_PTE_PR)) {
             return XAI_PAGE_FAULT;
         }
-        w->flags |= XAI_EVT_F_PR;
         read &= !!(pte & XAI_PTE_IR);
         write &= !!(pte & XAI_PTE_IW);
         next = (pte >> XAI_PTE_NEXT_SHIFT) & 7;
@@ -294,7 +296,11 @@ static XaiFault xai_host_walk(XenAmdIommuV2Engine *e, XaiWalk *w, hwaddr iova,
 check:
     t->read = read;
     t->write = write;
-    return (is_write ? write : read) ? XAI_OK : XAI_PAGE_FAULT;
+    if (!(is_write ? write : read)) {
+        w->flags |= XAI_EVT_F_PR;   /* present, but not for this access */
+        return XAI_PAGE_FAULT;
+    }
+    return XAI_OK;
 }
 
 /* A guest table access or guest-physical address, through the host tables */
@@ -363,7 +369,6 @@ static XaiFault xai_guest_walk(XenAmdIommuV2Engine *e, XaiWalk *w,
         if (!(entry & XAI_GPTE_P)) {
             return XAI_PAGE_FAULT;
         }
-        w->flags |= XAI_EVT_F_PR;
         write &= !!(entry & XAI_GPTE_RW);
         user &= !!(entry & XAI_GPTE_US);
         if (level == 0 || ((level == 1 || level == 2) &&
@@ -377,6 +382,7 @@ static XaiFault xai_guest_walk(XenAmdIommuV2Engine *e, XaiWalk *w,
         table = entry & XAI_GPTE_ADDR;
     }
     if ((req->is_write && !write) || (req->is_user && !user)) {
+        w->flags |= XAI_EVT_F_PR;
         return XAI_PAGE_FAULT;
     }
     /* The final guest-physical page, with the access asked for */
@@ -401,7 +407,18 @@ static void xai_report_fault(XenAmdIommuV2Engine *e, XaiWalk *w,
     };
     uint16_t flags = w->flags;
     uint64_t q0;
+    uint64_t key = (req->addr & ~0xfffULL) | req->is_write << 1 | 1;
 
+    /*
+     * QEMU's memory core splits an access it cannot complete into smaller
+     * ones and retries each: report one fault per page and access kind,
+     * as the single transaction on a real bus would give.
+     */
+    if (e->last_fault == key && e->last_fault_devid == req->devid) {
+        return;
+    }
+    e->last_fault = key;
+    e->last_fault_devid = req->devid;
     e->counters.faults++;
     trace_xen_amd_iommu_v2_fault(req->devid, req->pasid_valid, req->pasid,
                                  req->addr, req->is_write, codes[f]);
@@ -503,5 +520,6 @@ bool xen_amd_iommu_v2_translate(XenAmdIommuV2Engine *e,
         return false;
     }
     xai_iotlb_insert(e, req, w.domid, t);
+    e->last_fault = 0;
     return true;
 }

@@ -849,6 +849,290 @@ static void test_one_ring_per_doorbell(void)
     qxai_stop(x);
 }
 
+/*
+ * DMA remapping, driven by QEMU's edu device (a PCI DMA engine) placed
+ * behind the IOMMU: its transfers go through the IOMMU's translation.
+ */
+
+#define EDU_DEVFN       QPCI_DEVFN(5, 0)
+#define EDU_DEVID       0x0028
+#define EDU_BUF         0x40000         /* edu's internal DMA buffer */
+#define DOMID           0x2a
+
+/* Host page table entry bits (spec 2.2.3) */
+#define PTE_PR          1ULL
+#define PTE_NEXT(l)     ((uint64_t)(l) << 9)
+#define PTE_IR          (1ULL << 61)
+#define PTE_IW          (1ULL << 62)
+/* DTE bits (spec 2.2.2) */
+#define DTE_V           1ULL
+#define DTE_TV          2ULL
+#define DTE_MODE(m)     ((uint64_t)(m) << 9)
+#define DTE_IR          (1ULL << 61)
+#define DTE_IW          (1ULL << 62)
+#define DTE1_SA         (1ULL << 34)
+
+typedef struct Remap {
+    QXenAmdIommuV2 *x;
+    QPCIDevice *edu;
+    QPCIBar edu_bar;
+    uint64_t devtab;
+} Remap;
+
+static uint64_t page(Remap *r)
+{
+    uint64_t p = guest_alloc(&r->x->alloc, 4096);
+
+    g_assert_cmphex(p & 0xfff, ==, 0);
+    qtest_memset(r->x->qts, p, 0, 4096);
+    return p;
+}
+
+static Remap *remap_start(void)
+{
+    Remap *r = g_new0(Remap, 1);
+
+    r->x = qxai_start("q35", NULL, "-device edu,addr=05.0");
+    r->edu = qpci_device_find(r->x->bus, EDU_DEVFN);
+    g_assert(r->edu);
+    qpci_device_enable(r->edu);
+    r->edu_bar = qpci_iomap(r->edu, 0, NULL);
+    qxai_setup_rings(r->x, LOG2_ENTRIES);
+    r->devtab = page(r);                /* 128 entries: size field 0 */
+    qxai_writeq(r->x, QXAI_DEVTAB_BASE, r->devtab);
+    return r;
+}
+
+static void remap_stop(Remap *r)
+{
+    g_free(r->edu);
+    qxai_stop(r->x);
+    g_free(r);
+}
+
+static void set_dte(Remap *r, uint64_t q0, uint64_t q1)
+{
+    qtest_writeq(r->x->qts, r->devtab + EDU_DEVID * 32, q0);
+    qtest_writeq(r->x->qts, r->devtab + EDU_DEVID * 32 + 8, q1);
+}
+
+static void iommu_on(Remap *r)
+{
+    qxai_control_set(r->x, QXAI_CTRL_IOMMU_EN | QXAI_CTRL_CMD_BUF_EN |
+                     QXAI_CTRL_EVT_LOG_EN);
+}
+
+/* Run one edu transfer of 8 bytes; false if edu saw it fail. */
+static void edu_dma(Remap *r, uint64_t src, uint64_t dst, bool to_ram)
+{
+    qpci_io_writeq(r->edu, r->edu_bar, 0x80, src);
+    qpci_io_writeq(r->edu, r->edu_bar, 0x88, dst);
+    qpci_io_writeq(r->edu, r->edu_bar, 0x90, 8);
+    qpci_io_writeq(r->edu, r->edu_bar, 0x98, 1 | (to_ram ? 2 : 0));
+    qtest_clock_step(r->x->qts, 200 * 1000 * 1000);
+    g_assert_cmphex(qpci_io_readq(r->edu, r->edu_bar, 0x98) & 1, ==, 0);
+}
+
+/* Copy 8 bytes from IOVA src to IOVA dst through edu's buffer */
+static void edu_copy(Remap *r, uint64_t src, uint64_t dst)
+{
+    edu_dma(r, src, EDU_BUF, false);
+    edu_dma(r, EDU_BUF, dst, true);
+}
+
+/* A 4-level table mapping iova to pa with the given permissions */
+static uint64_t map4(Remap *r, uint64_t root, uint64_t iova, uint64_t pa,
+                     uint64_t perm)
+{
+    uint64_t table = root ? root : page(r);
+    uint64_t t = table;
+    int level;
+
+    for (level = 4; level > 1; level--) {
+        uint64_t at = t + ((iova >> (12 + 9 * (level - 1))) & 0x1ff) * 8;
+        uint64_t pte = qtest_readq(r->x->qts, at);
+
+        if (!(pte & PTE_PR)) {
+            pte = page(r) | PTE_NEXT(level - 1) | PTE_PR | PTE_IR | PTE_IW;
+            qtest_writeq(r->x->qts, at, pte);
+        }
+        t = pte & 0x000ffffffffff000ULL;
+    }
+    qtest_writeq(r->x->qts, t + ((iova >> 12) & 0x1ff) * 8,
+                 pa | PTE_PR | perm);
+    return table;
+}
+
+static void expect_event(Remap *r, uint32_t index, unsigned code,
+                         uint64_t addr, uint16_t flags_set,
+                         uint16_t flags_clear)
+{
+    uint64_t ev[2];
+    uint16_t flags;
+
+    g_assert_cmpuint(ring_ptr(r->x, QXAI_EVT_TAIL), >, index);
+    qxai_log_entry(r->x, r->x->evt, index, ev);
+    flags = (ev[0] >> 48) & 0xfff;
+    g_assert_cmphex(ev[0] >> 60, ==, code);
+    g_assert_cmphex(ev[0] & 0xffff, ==, EDU_DEVID);
+    g_assert_cmphex(ev[1], ==, addr);
+    g_assert_cmphex(flags & flags_set, ==, flags_set);
+    g_assert_cmphex(flags & flags_clear, ==, 0);
+    if (code == 2) {
+        g_assert_cmphex((ev[0] >> 32) & 0xffff, ==, DOMID);
+    }
+}
+
+static void test_remap_passthrough(void)
+{
+    Remap *r = remap_start();
+    uint64_t a = page(r), b = page(r);
+
+    /* IOMMU off: untranslated */
+    qtest_writeq(r->x->qts, a, 0x1111);
+    edu_copy(r, a, b);
+    g_assert_cmphex(qtest_readq(r->x->qts, b), ==, 0x1111);
+    /* IOMMU on, DTE V=0: untranslated too */
+    iommu_on(r);
+    qtest_writeq(r->x->qts, a, 0x2222);
+    edu_copy(r, a, b);
+    g_assert_cmphex(qtest_readq(r->x->qts, b), ==, 0x2222);
+    /* V=1 TV=1 mode 0: filter by DTE permissions; read-only blocks writes */
+    set_dte(r, DTE_V | DTE_TV | DTE_IR, DOMID);
+    qtest_writeq(r->x->qts, a, 0x3333);
+    edu_copy(r, a, b);
+    g_assert_cmphex(qtest_readq(r->x->qts, b), ==, 0x2222);
+    expect_event(r, 0, 2, b, 0x020, 0);
+    remap_stop(r);
+}
+
+static void test_remap_4level(void)
+{
+    Remap *r = remap_start();
+    uint64_t src = page(r), dst = page(r), ro = page(r);
+    uint64_t iova_src = 0x01234000, iova_dst = 0x0abcd000;
+    uint64_t iova_ro = 0x00400000, iova_none = 0x00500000;
+    uint64_t root;
+
+    root = map4(r, 0, iova_src, src, PTE_IR);
+    map4(r, root, iova_dst, dst, PTE_IR | PTE_IW);
+    map4(r, root, iova_ro, ro, PTE_IR);
+    set_dte(r, root | DTE_MODE(4) | DTE_V | DTE_TV | DTE_IR | DTE_IW, DOMID);
+    iommu_on(r);
+
+    qtest_writeq(r->x->qts, src + 0x18, 0xfeedfacecafebeefULL);
+    edu_copy(r, iova_src + 0x18, iova_dst + 0x20);
+    g_assert_cmphex(qtest_readq(r->x->qts, dst + 0x20), ==,
+                    0xfeedfacecafebeefULL);
+    g_assert_cmpuint(ring_ptr(r->x, QXAI_EVT_TAIL), ==, 0);
+
+    /* Write to a read-only page: IO_PAGE_FAULT, present, write */
+    edu_copy(r, iova_src, iova_ro + 8);
+    g_assert_cmphex(qtest_readq(r->x->qts, ro + 8), ==, 0);
+    expect_event(r, 0, 2, iova_ro + 8, 0x030, 0x001);
+    /* Read of an unmapped page: not present, read */
+    edu_dma(r, iova_none, EDU_BUF, false);
+    expect_event(r, 1, 2, iova_none, 0, 0x030);
+    remap_stop(r);
+}
+
+static void test_remap_large_and_skip(void)
+{
+    Remap *r = remap_start();
+    uint64_t big = 0x2000000;           /* 2 MiB aligned guest RAM */
+    uint64_t dst = page(r);
+    uint64_t l4 = page(r), l3 = page(r), l2 = page(r), l1 = page(r);
+    uint64_t iova = 0x00600000;         /* in the 2 MiB page at 0x600000 */
+
+    /* 4 -> 3 -> 2, where a level-2 PTE maps a 2 MiB page (next = 0) */
+    qtest_writeq(r->x->qts, l4, l3 | PTE_NEXT(3) | PTE_PR | PTE_IR | PTE_IW);
+    qtest_writeq(r->x->qts, l3, l2 | PTE_NEXT(2) | PTE_PR | PTE_IR | PTE_IW);
+    qtest_writeq(r->x->qts, l2 + 3 * 8, big | PTE_PR | PTE_IR | PTE_IW);
+    /* and a level-2 entry that skips to... level 1 for 0x0 - 0x1fffff */
+    qtest_writeq(r->x->qts, l2, l1 | PTE_NEXT(1) | PTE_PR | PTE_IR | PTE_IW);
+    qtest_writeq(r->x->qts, l1 + 7 * 8, dst | PTE_PR | PTE_IR | PTE_IW);
+    set_dte(r, l4 | DTE_MODE(4) | DTE_V | DTE_TV | DTE_IR | DTE_IW, DOMID);
+    iommu_on(r);
+
+    qtest_writeq(r->x->qts, big + 0x12340, 0xabad1dea);
+    edu_copy(r, iova + 0x12340, 0x7000 + 0x10);
+    g_assert_cmphex(qtest_readq(r->x->qts, dst + 0x10), ==, 0xabad1dea);
+
+    /* Mode 3 root whose level-3 entry skips straight to level 1 */
+    {
+        uint64_t root = page(r), leaf = page(r), pa = page(r);
+
+        qtest_writeq(r->x->qts, root,
+                     leaf | PTE_NEXT(1) | PTE_PR | PTE_IR | PTE_IW);
+        qtest_writeq(r->x->qts, leaf + 2 * 8, pa | PTE_PR | PTE_IR | PTE_IW);
+        qtest_writeq(r->x->qts, leaf + 7 * 8, dst | PTE_PR | PTE_IR | PTE_IW);
+        set_dte(r, root | DTE_MODE(3) | DTE_V | DTE_TV | DTE_IR | DTE_IW,
+                DOMID);
+        qxai_submit(r->x, qxai_cmd(QXAI_CMD_INV_DEVTAB_ENTRY, EDU_DEVID), 0);
+        qtest_writeq(r->x->qts, pa + 8, 0x5151);
+        edu_copy(r, 0x2008, 0x7000 + 0x10);
+        g_assert_cmphex(qtest_readq(r->x->qts, dst + 0x10), ==, 0x5151);
+        /* the level-2 index bits were skipped: they must be zero */
+        edu_dma(r, 0x2008 | (1 << 21), EDU_BUF, false);
+        expect_event(r, 0, 2, 0x2008 | (1 << 21), 0, 0);
+    }
+    remap_stop(r);
+}
+
+/* A cached translation is never used after its invalidation completes */
+static void test_remap_invalidation(void)
+{
+    Remap *r = remap_start();
+    uint64_t a = page(r), b = page(r), dst = page(r);
+    uint64_t iova = 0x00300000, iova_dst = 0x00310000;
+    uint64_t root = map4(r, 0, iova, a, PTE_IR);
+    uint64_t sem = guest_alloc(&r->x->alloc, 8);
+
+    map4(r, root, iova_dst, dst, PTE_IR | PTE_IW);
+    set_dte(r, root | DTE_MODE(4) | DTE_V | DTE_TV | DTE_IR | DTE_IW, DOMID);
+    iommu_on(r);
+    qtest_writeq(r->x->qts, a, 0xaaaa);
+    qtest_writeq(r->x->qts, b, 0xbbbb);
+    edu_copy(r, iova, iova_dst);
+    g_assert_cmphex(qtest_readq(r->x->qts, dst), ==, 0xaaaa);
+
+    /* Remap iova to b; invalidate that page in domain DOMID; wait */
+    map4(r, root, iova, b, PTE_IR);
+    qxai_submit(r->x, qxai_cmd(QXAI_CMD_INV_IOMMU_PAGES,
+                               (uint64_t)DOMID << 32), iova);
+    qxai_submit(r->x, qxai_cmd(QXAI_CMD_COMPLETION_WAIT, sem | 1), 1);
+    g_assert_cmphex(qtest_readq(r->x->qts, sem), ==, 1);
+    edu_copy(r, iova, iova_dst);
+    g_assert_cmphex(qtest_readq(r->x->qts, dst), ==, 0xbbbb);
+
+    /* Another domain's invalidation does not count; a range one does */
+    map4(r, root, iova, a, PTE_IR);
+    qxai_submit(r->x, qxai_cmd(QXAI_CMD_INV_IOMMU_PAGES,
+                               (uint64_t)(DOMID + 1) << 32),
+                0x7ffffffffffff000ULL | 1);
+    qxai_submit(r->x, qxai_cmd(QXAI_CMD_INV_IOMMU_PAGES,
+                               (uint64_t)DOMID << 32),
+                0x7ffffffffffff000ULL | 1);
+    edu_copy(r, iova, iova_dst);
+    g_assert_cmphex(qtest_readq(r->x->qts, dst), ==, 0xaaaa);
+
+    /* DTE changes take effect after INVALIDATE_DEVTAB_ENTRY */
+    set_dte(r, root | DTE_MODE(4) | DTE_V | DTE_TV, DOMID | DTE1_SA);
+    qxai_submit(r->x, qxai_cmd(QXAI_CMD_INV_DEVTAB_ENTRY, EDU_DEVID), 0);
+    qtest_writeq(r->x->qts, dst, 0);
+    edu_copy(r, iova, iova_dst);
+    g_assert_cmphex(qtest_readq(r->x->qts, dst), ==, 0);
+    /* and SA suppressed the faults' events */
+    g_assert_cmpuint(ring_ptr(r->x, QXAI_EVT_TAIL), ==, 0);
+
+    /* INVALIDATE_IOMMU_ALL drops everything */
+    set_dte(r, root | DTE_MODE(4) | DTE_V | DTE_TV | DTE_IR | DTE_IW, DOMID);
+    qxai_submit(r->x, qxai_cmd(QXAI_CMD_INV_ALL, 0), 0);
+    edu_copy(r, iova, iova_dst);
+    g_assert_cmphex(qtest_readq(r->x->qts, dst), ==, 0xaaaa);
+    remap_stop(r);
+}
+
 /* Migration mid-operation */
 
 static void wait_migration(QTestState *src)
@@ -1014,6 +1298,13 @@ int main(int argc, char **argv)
                    test_hostile_dma_targets);
     qtest_add_func("/xen-amd-iommu-v2/hostile/all-registers",
                    test_hostile_all_registers);
+    qtest_add_func("/xen-amd-iommu-v2/remap/passthrough",
+                   test_remap_passthrough);
+    qtest_add_func("/xen-amd-iommu-v2/remap/4-level", test_remap_4level);
+    qtest_add_func("/xen-amd-iommu-v2/remap/large-and-skip",
+                   test_remap_large_and_skip);
+    qtest_add_func("/xen-amd-iommu-v2/remap/invalidation",
+                   test_remap_invalidation);
     qtest_add_func("/xen-amd-iommu-v2/migration/mid-operation",
                    test_migration);
     qtest_add_func("/xen-amd-iommu-v2/migration/mismatch",

@@ -150,6 +150,9 @@ struct XenAmdIommuV2Engine {
 
     /* IOTLB: XaiIotlbEntry by (devid, PASID, 4 KiB page), bounded */
     GHashTable *iotlb;
+    /* Last fault reported (page | write << 1 | 1), to report it once */
+    uint64_t last_fault;
+    uint16_t last_fault_devid;
 
     XenAmdIommuV2Counters counters;
     bool have_last_completion;
