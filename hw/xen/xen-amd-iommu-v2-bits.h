@@ -275,6 +275,7 @@
 #define XAI_EVT_F_TR                BIT(8)
 #define XAI_EVT_DEV_TAB_HW_ERROR    0x3
 #define XAI_EVT_PAGE_TAB_HW_ERROR   0x4
+#define XAI_EVT_INVALID_DEVICE_REQUEST 0x8
 
 /* MSI window: interrupt requests are not address-translated (2.2.5) */
 #define XAI_MSI_WINDOW_BASE         0xfee00000ULL

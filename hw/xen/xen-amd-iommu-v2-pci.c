@@ -252,9 +252,24 @@ static const PCIIOMMUOps xai_pci_iommu_ops = {
     .get_address_space = xai_pci_get_address_space,
 };
 
+/* A PPR response goes to the requester the guest addressed, if any. */
+static void xai_pci_ppr_complete(XenAmdIommuV2Engine *e,
+                                 const XenAmdIommuV2PprCompletion *c)
+{
+    XenAmdIommuV2State *s = e->opaque;
+    PCIDevice *target = pci_find_device(pci_device_root_bus(PCI_DEVICE(s)),
+                                        PCI_BUS_NUM(c->devid),
+                                        c->devid & 0xff);
+
+    if (target) {
+        xen_amd_iommu_v2_requester_response(target, c);
+    }
+}
+
 static const XenAmdIommuV2EngineOps xai_pci_engine_ops = {
     .raise_irq = xai_pci_raise_irq,
     .invalidated = xai_pci_invalidated,
+    .ppr_complete = xai_pci_ppr_complete,
 };
 
 static uint64_t xai_pci_cap_base(PCIDevice *pdev, bool *enable)

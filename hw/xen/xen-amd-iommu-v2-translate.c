@@ -53,6 +53,7 @@ typedef enum XaiFault {
     XAI_BAD_DTE,            /* ILLEGAL_DEV_TABLE_ENTRY */
     XAI_DTE_HW_ERROR,       /* DEV_TAB_HARDWARE_ERROR */
     XAI_PT_HW_ERROR,        /* PAGE_TAB_HARDWARE_ERROR */
+    XAI_INVALID_REQUEST,    /* INVALID_DEVICE_REQUEST */
 } XaiFault;
 
 static guint xai_iotlb_hash(gconstpointer v)
@@ -404,6 +405,7 @@ static void xai_report_fault(XenAmdIommuV2Engine *e, XaiWalk *w,
         [XAI_BAD_DTE] = XAI_EVT_ILLEGAL_DEV_TABLE_ENTRY,
         [XAI_DTE_HW_ERROR] = XAI_EVT_DEV_TAB_HW_ERROR,
         [XAI_PT_HW_ERROR] = XAI_EVT_PAGE_TAB_HW_ERROR,
+        [XAI_INVALID_REQUEST] = XAI_EVT_INVALID_DEVICE_REQUEST,
     };
     uint16_t flags = w->flags;
     uint64_t q0;
@@ -489,9 +491,10 @@ bool xen_amd_iommu_v2_translate(XenAmdIommuV2Engine *e,
             return true;
         }
         if (req->pasid_valid) {
+            /* PASID requests need guest translation on (2.2.6) */
             if (!(w.dte[0] & XAI_DTE_GV) || !(e->efr & XAI_EFR_GT_SUP) ||
                 !(e->regs[XAI_R_CONTROL] & XAI_CTRL_GT_EN)) {
-                f = XAI_PAGE_FAULT;
+                f = XAI_INVALID_REQUEST;
             } else {
                 w.pasid_valid = true;
                 w.pasid = req->pasid;

@@ -12,6 +12,7 @@
 #include "qobject/qlist.h"
 #include "qobject/qnum.h"
 #include "hw/pci/pci_regs.h"
+#include "qemu/bitops.h"
 
 #define DEVFN QPCI_DEVFN(4, 0)
 #define LOG2_ENTRIES 8
@@ -1133,6 +1134,220 @@ static void test_remap_invalidation(void)
     remap_stop(r);
 }
 
+/*
+ * Guest translation and PPR, driven by the ATS/PRI/PASID requester:
+ * PASID-tagged DMA walks the GCR3 table and the guest's x86-64 tables;
+ * a fault becomes a page request in the PPR log, and the guest's
+ * COMPLETE_PPR_REQUEST reaches the requester.
+ */
+
+#define RQ_DEVFN        QPCI_DEVFN(6, 0)
+#define RQ_DEVID        0x0030
+#define RQ_PASID        5
+#define RQ_VA           0x00007f0000001000ULL
+#define RQ_VA_LATE      0x00007f0000200000ULL
+
+#define DTE_PPR         (1ULL << 52)
+#define DTE_GV          (1ULL << 55)
+#define GPTE_P          1ULL
+#define GPTE_RW         2ULL
+#define GPTE_US         4ULL
+
+typedef struct Pasid {
+    QXenAmdIommuV2 *x;
+    QPCIDevice *rq;
+    QPCIBar rq_bar;
+    uint64_t devtab, gcr3_table, cr3;
+} Pasid;
+
+/*
+ * Extended config space (the PASID and PRI capabilities) is reached
+ * through q35's MMCONFIG window, which firmware would enable.
+ */
+#define Q35_PCIEXBAR        0x60
+#define Q35_ECAM            0xb0000000ULL
+
+static void ecam_enable(Pasid *p)
+{
+    QPCIDevice *host = qpci_device_find(p->x->bus, 0);
+
+    qpci_config_writel(host, Q35_PCIEXBAR, (uint32_t)Q35_ECAM | 1);
+    qpci_config_writel(host, Q35_PCIEXBAR + 4, 0);
+    g_free(host);
+}
+
+static void ecam_writew(Pasid *p, int devfn, uint16_t reg, uint16_t val)
+{
+    qtest_writew(p->x->qts, Q35_ECAM + (devfn << 12) + reg, val);
+}
+
+static uint64_t pasid_page(Pasid *p)
+{
+    uint64_t a = guest_alloc(&p->x->alloc, 4096);
+
+    qtest_memset(p->x->qts, a, 0, 4096);
+    return a;
+}
+
+/* Map va -> pa in the guest's 4-level tables (user, writable) */
+static void guest_map(Pasid *p, uint64_t va, uint64_t pa, uint64_t perm)
+{
+    uint64_t t = p->cr3;
+    int level;
+
+    for (level = 3; level > 0; level--) {
+        uint64_t at = t + ((va >> (12 + 9 * level)) & 0x1ff) * 8;
+        uint64_t e = qtest_readq(p->x->qts, at);
+
+        if (!(e & GPTE_P)) {
+            e = pasid_page(p) | GPTE_P | GPTE_RW | GPTE_US;
+            qtest_writeq(p->x->qts, at, e);
+        }
+        t = e & 0x000ffffffffff000ULL;
+    }
+    qtest_writeq(p->x->qts, t + ((va >> 12) & 0x1ff) * 8, pa | perm);
+}
+
+static Pasid *pasid_start(void)
+{
+    Pasid *p = g_new0(Pasid, 1);
+    uint64_t gcr3;
+
+    p->x = qxai_start("q35", NULL, "-device xen-amd-iommu-v2-requester,"
+                      "iommu=iommu0,addr=06.0");
+    p->rq = qpci_device_find(p->x->bus, RQ_DEVFN);
+    g_assert(p->rq);
+    qpci_device_enable(p->rq);
+    p->rq_bar = qpci_iomap(p->rq, 0, NULL);
+    /* the driver turns on PASID and PRI in the device's capabilities */
+    ecam_enable(p);
+    ecam_writew(p, RQ_DEVFN, 0x120 + 6, 1);
+    ecam_writew(p, RQ_DEVFN, 0x140 + 4, 1);
+
+    qxai_setup_rings(p->x, LOG2_ENTRIES);
+    p->devtab = pasid_page(p);
+    p->gcr3_table = pasid_page(p);
+    p->cr3 = pasid_page(p);
+    qtest_writeq(p->x->qts, p->gcr3_table + RQ_PASID * 8, p->cr3 | 1);
+    /* host side: no page table, guest-physical = system-physical */
+    gcr3 = p->gcr3_table;
+    qtest_writeq(p->x->qts, p->devtab + RQ_DEVID * 32,
+                 DTE_V | DTE_TV | DTE_IR | DTE_IW | DTE_GV | DTE_PPR |
+                 extract64(gcr3, 12, 3) << 58);
+    qtest_writeq(p->x->qts, p->devtab + RQ_DEVID * 32 + 8,
+                 DOMID | extract64(gcr3, 15, 16) << 16 |
+                 extract64(gcr3, 31, 21) << 43);
+    qxai_writeq(p->x, QXAI_DEVTAB_BASE, p->devtab);
+    qxai_control_set(p->x, QXAI_CTRL_IOMMU_EN | QXAI_CTRL_CMD_BUF_EN |
+                     QXAI_CTRL_EVT_LOG_EN | QXAI_CTRL_PPR_LOG_EN |
+                     QXAI_CTRL_PPR_EN | QXAI_CTRL_GT_EN);
+    return p;
+}
+
+static void pasid_stop(Pasid *p)
+{
+    g_free(p->rq);
+    qxai_stop(p->x);
+    g_free(p);
+}
+
+static uint32_t rq_run(Pasid *p, uint64_t va, unsigned cmd, bool user)
+{
+    qpci_io_writel(p->rq, p->rq_bar, 0x00, RQ_PASID);
+    qpci_io_writel(p->rq, p->rq_bar, 0x04, 1 | (user ? 2 : 0));
+    qpci_io_writeq(p->rq, p->rq_bar, 0x08, va);
+    qpci_io_writel(p->rq, p->rq_bar, 0x10, 8);
+    qpci_io_writel(p->rq, p->rq_bar, 0x14, cmd);
+    return qpci_io_readl(p->rq, p->rq_bar, 0x18);
+}
+
+static void test_pasid_dma(void)
+{
+    Pasid *p = pasid_start();
+    uint64_t data = pasid_page(p);
+
+    guest_map(p, RQ_VA, data, GPTE_P | GPTE_RW | GPTE_US);
+    /* device writes through the guest's tables */
+    qpci_io_writeq(p->rq, p->rq_bar, 0x800, 0x0123456789abcdefULL);
+    g_assert_cmpuint(rq_run(p, RQ_VA + 0x40, 2, true), ==, 0);
+    g_assert_cmphex(qtest_readq(p->x->qts, data + 0x40), ==,
+                    0x0123456789abcdefULL);
+    /* and reads */
+    qtest_writeq(p->x->qts, data + 0x80, 0x5a5a5a5a);
+    g_assert_cmpuint(rq_run(p, RQ_VA + 0x80, 1, true), ==, 0);
+    g_assert_cmphex(qpci_io_readq(p->rq, p->rq_bar, 0x800), ==, 0x5a5a5a5a);
+
+    /* Read-only guest page: a write is a page fault, so a page request */
+    guest_map(p, RQ_VA, data, GPTE_P | GPTE_US);
+    qxai_submit(p->x, qxai_cmd(QXAI_CMD_INV_IOMMU_PAGES, (uint64_t)DOMID << 32
+                               | RQ_PASID), RQ_VA | 4);
+    g_assert_cmpuint(rq_run(p, RQ_VA, 2, true), ==, 2);
+    g_assert_cmpuint(ring_ptr(p->x, QXAI_PPR_TAIL), ==, 1);
+
+    /* Supervisor page, user request: refused as well */
+    guest_map(p, RQ_VA, data, GPTE_P | GPTE_RW);
+    qxai_submit(p->x, qxai_cmd(QXAI_CMD_INV_IOMMU_PAGES, (uint64_t)DOMID << 32
+                               | RQ_PASID), RQ_VA | 4);
+    g_assert_cmpuint(rq_run(p, RQ_VA, 1, true), ==, 2);
+    g_assert_cmpuint(rq_run(p, RQ_VA, 1, false), ==, 0);
+    pasid_stop(p);
+}
+
+static void test_pasid_ppr_round_trip(void)
+{
+    Pasid *p = pasid_start();
+    uint64_t data = pasid_page(p);
+    uint64_t msi = msi_to_ram(p->x);
+    uint64_t e[2];
+    uint32_t tag;
+    QDict *info;
+
+    qxai_control_set(p->x, QXAI_CTRL_PPR_INT_EN);
+    /* Not mapped yet: the device's read becomes a page request */
+    g_assert_cmpuint(rq_run(p, RQ_VA_LATE + 0x10, 1, true), ==, 2);
+    tag = qpci_io_readl(p->rq, p->rq_bar, 0x20);
+    g_assert_cmpuint(ring_ptr(p->x, QXAI_PPR_TAIL), ==, 1);
+    qxai_log_entry(p->x, p->x->ppr, 0, e);
+    g_assert_cmphex(e[0] >> 60, ==, 1);
+    g_assert_cmphex(e[0] & 0xffff, ==, RQ_DEVID);
+    g_assert_cmphex((e[0] >> 16) & 0xffff, ==, RQ_PASID);
+    g_assert_cmphex((e[0] >> 32) & 0x3ff, ==, tag);
+    g_assert_cmphex((e[0] >> 48) & 0xfff, ==, 0x100 | 0x040 | 0x004);
+    g_assert_cmphex(e[1], ==, RQ_VA_LATE);
+    g_assert_cmphex(qtest_readl(p->x->qts, msi), ==, MSI_DATA);
+    /* no IO_PAGE_FAULT for what PRI handles */
+    g_assert_cmpuint(ring_ptr(p->x, QXAI_EVT_TAIL), ==, 0);
+
+    /* The guest maps the page and answers: success reaches the device */
+    guest_map(p, RQ_VA_LATE, data, GPTE_P | GPTE_RW | GPTE_US);
+    qtest_writeq(p->x->qts, data + 0x10, 0x600d);
+    qxai_submit(p->x, qxai_cmd(QXAI_CMD_COMPLETE_PPR,
+                               (uint64_t)RQ_PASID << 32 | RQ_DEVID),
+                4 | (uint64_t)tag << 32);
+    g_assert_cmpuint(qpci_io_readl(p->rq, p->rq_bar, 0x18), ==, 3);
+    g_assert_cmpuint(rq_run(p, RQ_VA_LATE + 0x10, 1, true), ==, 0);
+    g_assert_cmphex(qpci_io_readq(p->rq, p->rq_bar, 0x800), ==, 0x600d);
+
+    /* A failure response is what the device sees too */
+    g_assert_cmpuint(rq_run(p, RQ_VA_LATE + 0x3000, 1, true), ==, 2);
+    tag = qpci_io_readl(p->rq, p->rq_bar, 0x20);
+    qxai_submit(p->x, qxai_cmd(QXAI_CMD_COMPLETE_PPR,
+                               (uint64_t)RQ_PASID << 32 | RQ_DEVID),
+                4 | (uint64_t)tag << 32 | 1ULL << 44);
+    g_assert_cmpuint(qpci_io_readl(p->rq, p->rq_bar, 0x18), ==, 4);
+    g_assert_cmpuint(qpci_io_readl(p->rq, p->rq_bar, 0x1c), ==, 1);
+    info = query_device(p->x);
+    g_assert_cmpuint(dict_uint(info, "ppr-requests"), ==, 2);
+    qobject_unref(info);
+
+    /* Guest translation off: PASID requests are invalid, not faults */
+    qxai_control_clear(p->x, QXAI_CTRL_GT_EN);
+    g_assert_cmpuint(rq_run(p, RQ_VA_LATE + 0x10, 1, true), ==, 1);
+    qxai_log_entry(p->x, p->x->evt, 0, e);
+    g_assert_cmphex(e[0] >> 60, ==, 8);
+    pasid_stop(p);
+}
+
 /* Migration mid-operation */
 
 static void wait_migration(QTestState *src)
@@ -1305,6 +1520,9 @@ int main(int argc, char **argv)
                    test_remap_large_and_skip);
     qtest_add_func("/xen-amd-iommu-v2/remap/invalidation",
                    test_remap_invalidation);
+    qtest_add_func("/xen-amd-iommu-v2/pasid/dma", test_pasid_dma);
+    qtest_add_func("/xen-amd-iommu-v2/pasid/ppr-round-trip",
+                   test_pasid_ppr_round_trip);
     qtest_add_func("/xen-amd-iommu-v2/migration/mid-operation",
                    test_migration);
     qtest_add_func("/xen-amd-iommu-v2/migration/mismatch",

@@ -19,6 +19,7 @@
 #include "exec/memory.h"
 
 #define TYPE_XEN_AMD_IOMMU_V2 "xen-amd-iommu-v2"
+#define TYPE_XEN_AMD_IOMMU_V2_REQUESTER "xen-amd-iommu-v2-requester"
 OBJECT_DECLARE_SIMPLE_TYPE(XenAmdIommuV2State, XEN_AMD_IOMMU_V2)
 
 /* Implemented 64-bit registers, in MMIO offset order (see -bits.h). */
@@ -198,6 +199,10 @@ bool xen_amd_iommu_v2_enabled(XenAmdIommuV2Engine *e);
 bool xen_amd_iommu_v2_ppr_request(XenAmdIommuV2Engine *e,
                                   const XenAmdIommuV2PprRequest *req,
                                   Error **errp);
+
+/* The test requester's side of a COMPLETE_PPR_REQUEST */
+void xen_amd_iommu_v2_requester_response(PCIDevice *pdev,
+                                         const XenAmdIommuV2PprCompletion *c);
 
 extern const VMStateDescription vmstate_xen_amd_iommu_v2_engine;
 
