@@ -271,9 +271,13 @@ static XaiFault xai_host_walk(XenAmdIommuV2Engine *e, XaiWalk *w, hwaddr iova,
         if (next == 0 || next == XAI_PTE_NEXT_SIZED) {
             size = 1ULL << shift;
             if (next == XAI_PTE_NEXT_SIZED) {
-                /* lowest clear bit at or above 12 ends the size's ones */
+                /*
+                 * The lowest clear address bit ends a run of ones that
+                 * encodes the size, between this level's page size and
+                 * the next level's; the PTE is repeated over the range.
+                 */
                 size = 1ULL << (ctz64(~(pte | 0xfffULL)) + 1);
-                if (size > (1ULL << shift) || size <= (1ULL << shift) >> 9) {
+                if (size <= (1ULL << shift) || size >= (1ULL << shift) << 9) {
                     return XAI_PAGE_FAULT;
                 }
             }
