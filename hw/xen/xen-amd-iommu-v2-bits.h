@@ -103,6 +103,7 @@
 #define XAI_CTRL_PPR_INT_EN         BIT_ULL(14)
 #define XAI_CTRL_PPR_EN             BIT_ULL(15)
 #define XAI_CTRL_GT_EN              BIT_ULL(16)
+#define XAI_CTRL_EPH_EN             BIT_ULL(45)
 
 /* Extended Feature Register (3.4.5) */
 #define XAI_EFR_PREF_SUP            BIT_ULL(0)

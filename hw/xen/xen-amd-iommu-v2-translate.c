@@ -445,6 +445,15 @@ static void xai_report_fault(XenAmdIommuV2Engine *e, XaiWalk *w,
     xai_event(e, codes[f], q0, req->addr);
 }
 
+/*
+ * Page requests for a device: always, unless enhanced PPR handling is
+ * offered, in which case the device table entry's PPR bit opts in.
+ */
+static bool xai_ppr_enabled_for(XenAmdIommuV2Engine *e, const uint64_t *dte)
+{
+    return !(e->efr & XAI_EFR_EPH_SUP) || (dte[0] & XAI_DTE_PPR);
+}
+
 bool xen_amd_iommu_v2_enabled(XenAmdIommuV2Engine *e)
 {
     return e->regs[XAI_R_CONTROL] & XAI_CTRL_IOMMU_EN;
@@ -494,7 +503,15 @@ bool xen_amd_iommu_v2_translate(XenAmdIommuV2Engine *e,
             xai_passthrough(req, t);
             return true;
         }
-        if (req->pasid_valid) {
+        if (!req->pasid_valid && (w.dte[0] & XAI_DTE_GIOV) &&
+            (w.dte[0] & XAI_DTE_GV) && (e->efr & XAI_EFR_GIO_SUP)) {
+            /* Guest I/O protection: untagged requests use PASID 0 */
+            XenAmdIommuV2Request gio = *req;
+
+            gio.pasid_valid = true;
+            gio.pasid = 0;
+            f = xai_guest_walk(e, &w, &gio, t);
+        } else if (req->pasid_valid) {
             /* PASID requests need guest translation on (2.2.6) */
             if (!(w.dte[0] & XAI_DTE_GV) || !(e->efr & XAI_EFR_GT_SUP) ||
                 !(e->regs[XAI_R_CONTROL] & XAI_CTRL_GT_EN)) {
@@ -517,8 +534,8 @@ bool xen_amd_iommu_v2_translate(XenAmdIommuV2Engine *e,
          * request (a PPR log entry), not an IO_PAGE_FAULT event.
          */
         t->ppr_eligible = req->pasid_valid && f == XAI_PAGE_FAULT &&
-                          (w.dte[0] & XAI_DTE_PPR) &&
-                          (e->regs[XAI_R_CONTROL] & XAI_CTRL_PPR_EN);
+                          (e->regs[XAI_R_CONTROL] & XAI_CTRL_PPR_EN) &&
+                          xai_ppr_enabled_for(e, w.dte);
         if (t->ppr_eligible) {
             e->counters.faults++;
         } else {

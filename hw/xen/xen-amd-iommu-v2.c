@@ -739,6 +739,9 @@ static void xai_build_masks(XenAmdIommuV2Engine *e)
     if (e->efr & XAI_EFR_GT_SUP) {
         ctrl |= XAI_CTRL_GT_EN;
     }
+    if (e->efr & XAI_EFR_EPH_SUP) {
+        ctrl |= XAI_CTRL_EPH_EN;
+    }
 
     memset(e->regs_rw, 0, sizeof(e->regs_rw));
     memset(e->regs_wc, 0, sizeof(e->regs_wc));

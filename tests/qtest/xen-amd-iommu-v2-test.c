@@ -20,7 +20,8 @@
 
 /* EFR of the default device, from the specification's field positions */
 #define EFR_DEFAULT (1ULL << 0 | 1ULL << 1 | 1ULL << 4 | 1ULL << 6 | \
-                     1ULL << 8 | 2ULL << 10 | 1ULL << 14 | 15ULL << 32)
+                     1ULL << 8 | 2ULL << 10 | 1ULL << 14 | 15ULL << 32 | \
+                     1ULL << 48 | 1ULL << 50)
 
 static QXenAmdIommuV2 *start_q35(void)
 {
@@ -184,7 +185,8 @@ static void test_two_instances(void)
 {
     QTestState *qts = qtest_init("-M q35 -nodefaults "
                                  "-device xen-amd-iommu-v2,addr=04.0 "
-                                 "-device xen-amd-iommu-v2,addr=05.0,ppr=off");
+                                 "-device xen-amd-iommu-v2,addr=05.0,ppr=off,"
+                                 "eph=off");
     QXenAmdIommuV2 *a = qxai_attach(qts, QPCI_DEVFN(4, 0), true);
     QXenAmdIommuV2 sibling = { .qts = qts, .bus = a->bus };
     QXenAmdIommuV2 *b = &sibling;
@@ -226,8 +228,8 @@ static void test_bad_properties(void)
         { "host-levels=7", "host-levels must be 4, 5 or 6" },
         { "guest-levels=6", "guest-levels must be 4 or 5" },
         { "gcr3-levels=3", "gcr3-levels must be 1 or 2" },
-        { "gio=on,gt=off", "gio=on needs guest translation" },
-        { "eph=on,ppr=off", "eph=on needs PPR" },
+        { "gt=off", "gio=on needs guest translation" },
+        { "ppr=off", "eph=on needs PPR" },
         { "mmio-base=0xfed81000", "must be 16 KiB aligned" },
     };
     int i;
@@ -348,7 +350,8 @@ static void test_write_masks(void)
 
     /* Control: only the bits of offered features are writable */
     qxai_writeq(x, QXAI_CONTROL, ~0ULL & ~(QXAI_CTRL_IOMMU_EN));
-    g_assert_cmphex(qxai_readq(x, QXAI_CONTROL), ==, 0x1fffeULL);
+    g_assert_cmphex(qxai_readq(x, QXAI_CONTROL), ==,
+                    0x1fffeULL | 1ULL << 45);
     qxai_writeq(x, QXAI_CONTROL, 0);
 
     /* 32-bit halves of a 64-bit register */
@@ -370,7 +373,7 @@ static void test_write_masks(void)
 static void test_features_off(void)
 {
     QXenAmdIommuV2 *x = qxai_start("q35", "ppr=off,gt=off,ia=off,prefetch=off,"
-                                   "he=off,host-levels=4", NULL);
+                                   "he=off,gio=off,eph=off,host-levels=4", NULL);
 
     g_assert_cmphex(qxai_readq(x, QXAI_EFR), ==, 0);
     /* Without PPR the PPR registers and control bits are read-only */
@@ -1290,6 +1293,27 @@ static void test_pasid_dma(void)
                                | RQ_PASID), RQ_VA | 4);
     g_assert_cmpuint(rq_run(p, RQ_VA, 1, true), ==, 2);
     g_assert_cmpuint(rq_run(p, RQ_VA, 1, false), ==, 0);
+
+    /* Guest I/O protection: untagged DMA walks PASID 0's tables */
+    {
+        uint64_t cr3_0 = pasid_page(p), saved = p->cr3;
+        uint64_t dte0 = qtest_readq(p->x->qts, p->devtab + RQ_DEVID * 32);
+
+        qtest_writeq(p->x->qts, p->gcr3_table, cr3_0 | 1);
+        p->cr3 = cr3_0;
+        guest_map(p, 0x5000, data, GPTE_P | GPTE_RW | GPTE_US);
+        p->cr3 = saved;
+        qtest_writeq(p->x->qts, p->devtab + RQ_DEVID * 32,
+                     dte0 | 1ULL << 54);
+        qxai_submit(p->x, qxai_cmd(QXAI_CMD_INV_DEVTAB_ENTRY, RQ_DEVID), 0);
+        qtest_writeq(p->x->qts, data + 0x28, 0x610);
+        qpci_io_writel(p->rq, p->rq_bar, 0x04, 0);
+        qpci_io_writeq(p->rq, p->rq_bar, 0x08, 0x5028);
+        qpci_io_writel(p->rq, p->rq_bar, 0x10, 8);
+        qpci_io_writel(p->rq, p->rq_bar, 0x14, 1);
+        g_assert_cmpuint(qpci_io_readl(p->rq, p->rq_bar, 0x18), ==, 0);
+        g_assert_cmphex(qpci_io_readq(p->rq, p->rq_bar, 0x800), ==, 0x610);
+    }
     pasid_stop(p);
 }
 
