@@ -23,7 +23,7 @@ RING = 1 << RING_LOG2
 CMD_BUF = 0x1000000         # 512 KiB ring in low RAM
 EVT_LOG = 0x1100000
 SEM = 0x1200000
-OUR_BAR = 0xe0000000
+OUR_BASE = 0xfed90000     # mmio-base given on the command line
 AMD_MMIO = 0xfed80000       # amd-iommu's fixed register window
 
 
@@ -46,11 +46,7 @@ def command_stream(n):
 
 
 def setup_ours(q):
-    devfn = 4 << 3
-    q.pci_cfg_writel(devfn, 0x10, OUR_BAR)
-    q.pci_cfg_writel(devfn, 0x14, 0)
-    q.pci_cfg_writel(devfn, 0x04, 0x6)          # memory + bus master
-    return OUR_BAR
+    return OUR_BASE
 
 
 def setup_amd(q):
@@ -88,7 +84,7 @@ def run_rings(q, mmio, stream, rings):
 def measure(binary, device, rings):
     if device == "xen-amd-iommu-v2":
         args = ["-M", "q35", "-m", "128M",
-                "-device", "xen-amd-iommu-v2,addr=04.0"]
+                "-device", "xen-amd-iommu-v2,addr=04.0,mmio-base=0x%x" % OUR_BASE]
         setup = setup_ours
     else:
         args = ["-M", "q35", "-m", "128M", "-device", "amd-iommu"]

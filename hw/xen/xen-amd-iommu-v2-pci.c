@@ -398,7 +398,8 @@ static void xai_pci_realize(PCIDevice *pdev, Error **errp)
         return;
     }
     if (!s->mmio_base) {
-        s->mmio_base = XAI_MMIO_BASE_DEFAULT + xai_pci_instances * XAI_MMIO_SIZE;
+        s->mmio_base = XAI_MMIO_BASE_DEFAULT +
+                       xai_pci_instances * XAI_MMIO_SIZE;
     }
     if (s->mmio_base & (XAI_MMIO_SIZE - 1) || s->mmio_base >> 52) {
         error_setg(errp, "mmio-base 0x%" PRIx64 " must be 16 KiB aligned "

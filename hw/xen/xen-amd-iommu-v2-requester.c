@@ -223,15 +223,24 @@ static uint64_t req_mmio_read(void *opaque, hwaddr addr, unsigned size)
         return le64_to_cpu(val);
     }
     switch (addr) {
-    case REQ_PASID:     return r->pasid;
-    case REQ_FLAGS:     return r->flags;
-    case REQ_ADDRESS:   return size == 8 ? r->address : (uint32_t)r->address;
-    case REQ_ADDRESS + 4: return r->address >> 32;
-    case REQ_LENGTH:    return r->length;
-    case REQ_STATUS:    return r->status;
-    case REQ_RESPONSE:  return r->response;
-    case REQ_TAG:       return r->tag;
-    default:            return 0;
+    case REQ_PASID:
+        return r->pasid;
+    case REQ_FLAGS:
+        return r->flags;
+    case REQ_ADDRESS:
+        return size == 8 ? r->address : (uint32_t)r->address;
+    case REQ_ADDRESS + 4:
+        return r->address >> 32;
+    case REQ_LENGTH:
+        return r->length;
+    case REQ_STATUS:
+        return r->status;
+    case REQ_RESPONSE:
+        return r->response;
+    case REQ_TAG:
+        return r->tag;
+    default:
+        return 0;
     }
 }
 

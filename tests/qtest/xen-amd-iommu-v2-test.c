@@ -372,8 +372,9 @@ static void test_write_masks(void)
 
 static void test_features_off(void)
 {
-    QXenAmdIommuV2 *x = qxai_start("q35", "ppr=off,gt=off,ia=off,prefetch=off,"
-                                   "he=off,gio=off,eph=off,host-levels=4", NULL);
+    QXenAmdIommuV2 *x = qxai_start("q35", "ppr=off,gt=off,ia=off,"
+                                   "prefetch=off,he=off,gio=off,eph=off,"
+                                   "host-levels=4", NULL);
 
     g_assert_cmphex(qxai_readq(x, QXAI_EFR), ==, 0);
     /* Without PPR the PPR registers and control bits are read-only */
@@ -1476,7 +1477,8 @@ static void test_migration_mismatch(void)
     int i;
 
     dqts = qtest_initf("-M q35 -nodefaults -device xen-amd-iommu-v2,"
-                       "id=iommu0,addr=04.0,ppr=off -incoming unix:%s", sock);
+                       "id=iommu0,addr=04.0,ppr=off,eph=off -incoming unix:%s",
+                       sock);
     rsp = qtest_qmp(src->qts, "{'execute': 'migrate', 'arguments': "
                     "{'uri': %s}}", uri);
     qobject_unref(rsp);

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Show xen-amd-iommu-v2 alive in a q35 machine under TCG.
+"""Show xen-amd-iommu-v2 alive in a machine under TCG after firmware ran.
 
-SeaBIOS enumerates PCI and places the device's BAR; the script then reads
-the device the way a guest driver would (through guest-physical memory)
-and through QMP, and prints what it finds. Exit status 0 only if the
-registers answer at the address the firmware chose.
+SeaBIOS enumerates PCI; the device's registers must still answer where
+its capability says, unmoved. The script reads them the way a guest driver
+would (through guest-physical memory) and through QMP, and prints what it
+finds. Exit status 0 only if the registers answer at that address.
 """
 
 import argparse
@@ -28,14 +28,15 @@ def decode_efr(efr):
         efr >> 14 & 3)
 
 
-def wait_for_bar(q, timeout=60):
+def wait_for_firmware(q, timeout=60):
+    """Until SeaBIOS has enumerated PCI (the device's command register)."""
     end = time.time() + timeout
     while time.time() < end:
-        info = q.qmp("query-xen-amd-iommu-v2")
-        if info and info[0]["bar"]:
-            return info[0]
+        if "I/O at" in q.hmp("info pci") or "memory at" in q.hmp("info pci"):
+            time.sleep(1)
+            return q.qmp("query-xen-amd-iommu-v2")[0]
         time.sleep(0.2)
-    raise SystemExit("the firmware never placed the device's BAR")
+    raise SystemExit("the firmware never enumerated PCI")
 
 
 def read_q(q, addr):
@@ -56,7 +57,7 @@ def main():
     print("$ qemu-system-x86_64 " + " ".join(args))
     q = Qemu(a.qemu, args, qtest=False)
     try:
-        info = wait_for_bar(q)
+        info = wait_for_firmware(q)
         pci = [line for line in q.hmp("info pci").splitlines()]
         for i, line in enumerate(pci):
             if "1022:" in line and "IOMMU" in "".join(pci[i - 1:i + 1]):
@@ -73,19 +74,19 @@ def main():
                 block.append(line)
         print("\n".join(block) or "\n".join(pci))
         print("\n-- query-xen-amd-iommu-v2 --")
-        for key in ("path", "bar", "decode", "engine", "efr", "control",
+        for key in ("path", "base", "decode", "engine", "efr", "control",
                     "status"):
             val = info[key]
             print("  %-8s %s" % (key, hex(val) if isinstance(val, int) and
                                  not isinstance(val, bool) else val))
-        efr = read_q(q, info["bar"] + 0x30)
-        print("\n-- registers read from guest-physical 0x%x --" % info["bar"])
+        efr = read_q(q, info["base"] + 0x30)
+        print("\n-- registers read from guest-physical 0x%x --" % info["base"])
         print("  EFR      0x%016x  %s" % (efr, decode_efr(efr)))
-        print("  CONTROL  0x%016x" % read_q(q, info["bar"] + 0x18))
-        print("  STATUS   0x%016x" % read_q(q, info["bar"] + 0x2020))
-        if efr != info["efr"] or efr == 0:
-            raise SystemExit("registers do not answer at the BAR")
-        print("\nxen-amd-iommu-v2 is alive at 0x%x" % info["bar"])
+        print("  CONTROL  0x%016x" % read_q(q, info["base"] + 0x18))
+        print("  STATUS   0x%016x" % read_q(q, info["base"] + 0x2020))
+        if efr != info["efr"] or efr == 0 or not info["decode"]:
+            raise SystemExit("registers do not answer at their base")
+        print("\nxen-amd-iommu-v2 is alive at 0x%x" % info["base"])
     finally:
         q.quit()
 
