@@ -99,6 +99,7 @@ static void xai_pci_raise_irq(XenAmdIommuV2Engine *e)
 struct XenAmdIommuV2Space {
     XenAmdIommuV2State *s;
     PCIBus *bus;
+    bool root_bus;
     int devfn;
     IOMMUMemoryRegion iommu;
     MemoryRegion root;
@@ -131,9 +132,15 @@ static void xai_space_unmap_all(XenAmdIommuV2Space *sp)
     memory_region_notify_iommu(&sp->iommu, 0, event);
 }
 
+/*
+ * Bus numbers of secondary buses change when firmware programs bridges,
+ * so they are read at each request; the root bus is always bus 0 and
+ * this is the hot path of every DMA.
+ */
 static uint16_t xai_space_devid(XenAmdIommuV2Space *sp)
 {
-    return PCI_BUILD_BDF(pci_bus_num(sp->bus), sp->devfn);
+    return sp->root_bus ? sp->devfn
+                        : PCI_BUILD_BDF(pci_bus_num(sp->bus), sp->devfn);
 }
 
 /* Cached translations went away: follow IommuEn, tell notifiers. */
@@ -210,6 +217,7 @@ static XenAmdIommuV2Space *xai_space_new(XenAmdIommuV2State *s, PCIBus *bus,
 
     sp->s = s;
     sp->bus = bus;
+    sp->root_bus = pci_bus_is_root(bus);
     sp->devfn = devfn;
     memory_region_init(&sp->root, OBJECT(s), name, UINT64_MAX);
     memory_region_init_iommu(&sp->iommu, sizeof(sp->iommu),

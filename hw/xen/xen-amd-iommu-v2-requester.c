@@ -14,6 +14,8 @@
  *   0x10 LENGTH (<= 2048)           0x14 COMMAND (1 read from memory,
  *   0x18 STATUS                         2 write to memory, 3 page request)
  *   0x1c RESPONSE (last PRG code)   0x20 TAG (page request group index)
+ *   0x24 REPEAT (run a read/write command this many times, for
+ *        benchmarks)                0x28 STRIDE (address step per repeat)
  *   0x800-0xfff data buffer
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -38,6 +40,9 @@
 #define REQ_STATUS      0x18
 #define REQ_RESPONSE    0x1c
 #define REQ_TAG         0x20
+#define REQ_REPEAT      0x24
+#define REQ_STRIDE      0x28
+#define REQ_REPEAT_MAX  (1u << 24)
 #define REQ_BUF         0x800
 #define REQ_BUF_SIZE    0x800
 
@@ -87,6 +92,8 @@ struct XenAmdIommuV2Requester {
     uint32_t status;
     uint32_t response;
     uint32_t tag;
+    uint32_t repeat;
+    uint32_t stride;
     uint8_t buf[REQ_BUF_SIZE];
 };
 
@@ -171,6 +178,37 @@ static void req_pasid_dma(XenAmdIommuV2Requester *r, bool is_write)
     r->status = REQ_ST_DONE;
 }
 
+static void req_dma(XenAmdIommuV2Requester *r, bool is_write)
+{
+    if (r->flags & REQ_F_PASID) {
+        req_pasid_dma(r, is_write);
+    } else {
+        r->status = pci_dma_rw(PCI_DEVICE(r), r->address, r->buf,
+                               r->length, is_write ?
+                               DMA_DIRECTION_FROM_DEVICE :
+                               DMA_DIRECTION_TO_DEVICE,
+                               MEMTXATTRS_UNSPECIFIED) == MEMTX_OK ?
+                    REQ_ST_DONE : REQ_ST_FAULT;
+    }
+}
+
+/* Repeats let a benchmark time translation without a vCPU in the loop */
+static void req_dma_repeated(XenAmdIommuV2Requester *r, bool is_write)
+{
+    uint64_t start = r->address;
+    uint32_t n = MIN(MAX(r->repeat, 1), REQ_REPEAT_MAX);
+    uint32_t i;
+
+    for (i = 0; i < n; i++) {
+        req_dma(r, is_write);
+        if (r->status != REQ_ST_DONE) {
+            break;
+        }
+        r->address += r->stride;
+    }
+    r->address = start;
+}
+
 static void req_command(XenAmdIommuV2Requester *r, uint32_t cmd)
 {
     bool is_write = cmd == REQ_CMD_WRITE;
@@ -179,16 +217,7 @@ static void req_command(XenAmdIommuV2Requester *r, uint32_t cmd)
     switch (cmd) {
     case REQ_CMD_READ:
     case REQ_CMD_WRITE:
-        if (r->flags & REQ_F_PASID) {
-            req_pasid_dma(r, is_write);
-        } else {
-            r->status = pci_dma_rw(PCI_DEVICE(r), r->address, r->buf,
-                                   r->length, is_write ?
-                                   DMA_DIRECTION_FROM_DEVICE :
-                                   DMA_DIRECTION_TO_DEVICE,
-                                   MEMTXATTRS_UNSPECIFIED) == MEMTX_OK ?
-                        REQ_ST_DONE : REQ_ST_FAULT;
-        }
+        req_dma_repeated(r, is_write);
         break;
     case REQ_CMD_PAGE_REQUEST:
         req_page_request(r, false);
@@ -239,6 +268,10 @@ static uint64_t req_mmio_read(void *opaque, hwaddr addr, unsigned size)
         return r->response;
     case REQ_TAG:
         return r->tag;
+    case REQ_REPEAT:
+        return r->repeat;
+    case REQ_STRIDE:
+        return r->stride;
     default:
         return 0;
     }
@@ -269,6 +302,12 @@ static void req_mmio_write(void *opaque, hwaddr addr, uint64_t val,
         break;
     case REQ_LENGTH:
         r->length = val;
+        break;
+    case REQ_REPEAT:
+        r->repeat = val;
+        break;
+    case REQ_STRIDE:
+        r->stride = val;
         break;
     case REQ_COMMAND:
         req_command(r, val);
@@ -334,7 +373,7 @@ static void req_reset_hold(Object *obj, ResetType type)
     XenAmdIommuV2Requester *r = XEN_AMD_IOMMU_V2_REQUESTER(obj);
 
     r->pasid = r->flags = r->length = r->status = 0;
-    r->response = r->tag = 0;
+    r->response = r->tag = r->repeat = r->stride = 0;
     r->address = 0;
     memset(r->buf, 0, sizeof(r->buf));
 }
@@ -352,6 +391,8 @@ static const VMStateDescription req_vmstate = {
         VMSTATE_UINT32(status, XenAmdIommuV2Requester),
         VMSTATE_UINT32(response, XenAmdIommuV2Requester),
         VMSTATE_UINT32(tag, XenAmdIommuV2Requester),
+        VMSTATE_UINT32(repeat, XenAmdIommuV2Requester),
+        VMSTATE_UINT32(stride, XenAmdIommuV2Requester),
         VMSTATE_UINT8_ARRAY(buf, XenAmdIommuV2Requester, REQ_BUF_SIZE),
         VMSTATE_END_OF_LIST()
     }
