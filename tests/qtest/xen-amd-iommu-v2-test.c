@@ -1063,6 +1063,26 @@ static void test_remap_large_and_skip(void)
     edu_copy(r, iova + 0x12340, 0x7000 + 0x10);
     g_assert_cmphex(qtest_readq(r->x->qts, dst + 0x10), ==, 0xabad1dea);
 
+    /*
+     * Next level 7: a 16 KiB page, its size in the address bits (bit 12
+     * set, bit 13 clear), the PTE repeated over its four slots. Linux
+     * maps vrings so.
+     */
+    {
+        uint64_t l1b = page(r), pa16k = 0x3000000;
+        int i;
+
+        qtest_writeq(r->x->qts, l2 + 2 * 8,
+                     l1b | PTE_NEXT(1) | PTE_PR | PTE_IR | PTE_IW);
+        for (i = 0; i < 4; i++) {
+            qtest_writeq(r->x->qts, l1b + i * 8, pa16k | 0x1000 |
+                         PTE_NEXT(7) | PTE_PR | PTE_IR | PTE_IW);
+        }
+        qtest_writeq(r->x->qts, pa16k + 0x3008, 0x16c0de);
+        edu_copy(r, 0x400000 + 0x3008, 0x7000 + 0x10);
+        g_assert_cmphex(qtest_readq(r->x->qts, dst + 0x10), ==, 0x16c0de);
+    }
+
     /* Mode 3 root whose level-3 entry skips straight to level 1 */
     {
         uint64_t root = page(r), leaf = page(r), pa = page(r);
