@@ -23,6 +23,7 @@
 #include "hw/pci/msi.h"
 #include "hw/pci/pci.h"
 #include "hw/pci/pci_bus.h"
+#include "system/xen.h"
 #include "hw/qdev-properties.h"
 #include "migration/vmstate.h"
 #include "hw/xen/xen-amd-iommu-v2.h"
@@ -71,20 +72,27 @@ static const MemoryRegionOps xai_pci_mmio_ops = {
 static void xai_pci_raise_irq(XenAmdIommuV2Engine *e)
 {
     XenAmdIommuV2State *s = e->opaque;
-    PCIDevice *pdev = PCI_DEVICE(s);
-    MSIMessage msg;
-    MemTxResult res;
 
-    if (!msi_enabled(pdev)) {
+    if (!xen_amd_iommu_v2_link_send_msi(&s->link)) {
         trace_xen_amd_iommu_v2_msi_disabled();
         return;
     }
-    msg = msi_get_message(pdev, 0);
-    address_space_stl_le(e->dma_as, msg.address, msg.data, e->dma_attrs,
-                         &res);
-    trace_xen_amd_iommu_v2_msi(msg.address, msg.data, res);
-    if (res == MEMTX_OK) {
-        e->counters.interrupts++;
+    e->counters.interrupts++;
+}
+
+/* Tell the link about the MSI capability as the guest left it. */
+static void xai_pci_sync_msi(XenAmdIommuV2State *s)
+{
+    PCIDevice *pdev = PCI_DEVICE(s);
+    MSIMessage msg;
+    Error *err = NULL;
+
+    if (msi_enabled(pdev)) {
+        msg = msi_get_message(pdev, 0);
+    }
+    if (!xen_amd_iommu_v2_link_set_msi(&s->link, msi_enabled(pdev) ? &msg
+                                       : NULL, &err)) {
+        error_report_err(err);
     }
 }
 
@@ -302,6 +310,7 @@ static void xai_pci_set_cap_base(PCIDevice *pdev, uint64_t base, bool enable)
 /* Decode the registers where the capability says, if it says Enable. */
 static void xai_pci_apply_base(XenAmdIommuV2State *s)
 {
+    Error *err = NULL;
     bool enable;
     uint64_t base = xai_pci_cap_base(PCI_DEVICE(s), &enable);
 
@@ -315,6 +324,9 @@ static void xai_pci_apply_base(XenAmdIommuV2State *s)
         s->mapped = true;
     }
     trace_xen_amd_iommu_v2_decode(enable, base);
+    if (!xen_amd_iommu_v2_link_set_base(&s->link, enable ? base : 0, &err)) {
+        error_report_err(err);
+    }
 }
 
 /* The base registers are locked while Enable is set (3.2.1.2). */
@@ -334,6 +346,7 @@ static void xai_pci_config_write(PCIDevice *pdev, uint32_t addr,
     }
     xai_pci_set_cap_base(pdev, base, enable);
     xai_pci_apply_base(XEN_AMD_IOMMU_V2(pdev));
+    xai_pci_sync_msi(XEN_AMD_IOMMU_V2(pdev));
 }
 
 static void xai_pci_init_capability(XenAmdIommuV2State *s)
@@ -396,6 +409,65 @@ static bool xai_pci_check_features(const XenAmdIommuV2Features *f,
     return true;
 }
 
+/*
+ * QEMU's engine unless a hypervisor runs the fast path. No hypervisor
+ * offers it yet (docs/specs/xen-amd-iommu-v2-abi.rst): fast-path=on is
+ * refused, auto says once that QEMU's engine serves.
+ */
+static bool xai_pci_choose_link(XenAmdIommuV2State *s, MemTxAttrs attrs,
+                                Error **errp)
+{
+    static bool said;
+
+    if (s->fast_path == ON_OFF_AUTO_ON) {
+        error_setg(errp, "fast-path=on: no hypervisor fast path is "
+                   "available (needs accel=xen with a hypervisor that "
+                   "offers the guest IOMMU device-model ops)");
+        return false;
+    }
+    if (s->fast_path == ON_OFF_AUTO_AUTO && xen_enabled() && !said) {
+        info_report("%s: the hypervisor offers no fast path: QEMU's engine "
+                    "serves the IOMMU", TYPE_XEN_AMD_IOMMU_V2);
+        said = true;
+    }
+    xen_amd_iommu_v2_link_init(&s->link, &xen_amd_iommu_v2_qemu_link,
+                               &address_space_memory, attrs);
+    return true;
+}
+
+/* bind=GBDF=MACHINE[+...]: bindings given on the command line */
+static bool xai_pci_bind_property(XenAmdIommuV2State *s, Error **errp)
+{
+    g_auto(GStrv) entries = NULL;
+    int i;
+
+    if (!s->binds || !*s->binds) {
+        return true;
+    }
+    entries = g_strsplit(s->binds, "+", -1);
+    for (i = 0; entries[i]; i++) {
+        g_auto(GStrv) pair = g_strsplit(entries[i], "=", 2);
+        XenAmdIommuV2Bdf b;
+        uint16_t gseg;
+
+        if (!*entries[i]) {
+            continue;
+        }
+        if (!pair[0] || !pair[1]) {
+            error_setg(errp, "bind: '%s' is not GUEST=MACHINE", entries[i]);
+            return false;
+        }
+        if (!xen_amd_iommu_v2_parse_bdf(pair[0], &gseg, &b.guest_bdf, errp) ||
+            !xen_amd_iommu_v2_parse_bdf(pair[1], &b.machine_seg,
+                                        &b.machine_bdf, errp) ||
+            !xen_amd_iommu_v2_link_bind(&s->link, &b, true, errp)) {
+            error_prepend(errp, "bind: ");
+            return false;
+        }
+    }
+    return true;
+}
+
 static void xai_pci_realize(PCIDevice *pdev, Error **errp)
 {
     XenAmdIommuV2State *s = XEN_AMD_IOMMU_V2(pdev);
@@ -431,6 +503,10 @@ static void xai_pci_realize(PCIDevice *pdev, Error **errp)
         return;
     }
 
+    if (!xai_pci_choose_link(s, attrs, errp) ||
+        !xai_pci_bind_property(s, errp)) {
+        return;
+    }
     s->spaces = g_hash_table_new_full(NULL, NULL, NULL, g_free);
     /*
      * The engine's own traffic (commands, logs, stores, MSIs) is the
@@ -478,6 +554,7 @@ static void xai_pci_reset_hold(Object *obj, ResetType type)
     /* Placed and enabled, as firmware leaves a real IOMMU. */
     xai_pci_set_cap_base(PCI_DEVICE(s), s->mmio_base, true);
     xai_pci_apply_base(s);
+    xai_pci_sync_msi(s);
 }
 
 static int xai_pci_post_load(void *opaque, int version_id)
@@ -490,6 +567,7 @@ static int xai_pci_post_load(void *opaque, int version_id)
         return -EINVAL;
     }
     xai_pci_apply_base(s);
+    xai_pci_sync_msi(s);
     return 0;
 }
 
@@ -510,6 +588,9 @@ static const Property xai_pci_properties[] = {
     DEFINE_PROP_UINT16("device-id", XenAmdIommuV2State, device_id,
                        XAI_PCI_DEVICE_DEFAULT),
     DEFINE_PROP_UINT64("mmio-base", XenAmdIommuV2State, mmio_base, 0),
+    DEFINE_PROP_ON_OFF_AUTO("fast-path", XenAmdIommuV2State, fast_path,
+                            ON_OFF_AUTO_AUTO),
+    DEFINE_PROP_STRING("bind", XenAmdIommuV2State, binds),
     DEFINE_PROP_BOOL("prefetch", XenAmdIommuV2State, features.prefetch, true),
     DEFINE_PROP_BOOL("ppr", XenAmdIommuV2State, features.ppr, true),
     DEFINE_PROP_BOOL("gt", XenAmdIommuV2State, features.gt, true),
@@ -534,6 +615,10 @@ static const struct {
     { "device-id", "PCI device ID (default 0x1419, Family 15h IOMMU)" },
     { "mmio-base", "guest-physical address of the registers, 16 KiB "
       "aligned (default 0xfed80000 + 0x4000 per earlier instance)" },
+    { "fast-path", "hypervisor fast path: on (required), off, or auto "
+      "(use it when the hypervisor offers it)" },
+    { "bind", "guest to machine BDFs for the fast path, "
+      "'GBDF=SEG:BUS:DEV.FN+...'" },
     { "prefetch", "EFR.PreFSup: accept PREFETCH_IOMMU_PAGES" },
     { "ppr", "EFR.PPRSup: PPR log and COMPLETE_PPR_REQUEST" },
     { "gt", "EFR.GTSup: guest (PASID) translation" },

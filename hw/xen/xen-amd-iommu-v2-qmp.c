@@ -50,6 +50,28 @@ static XenAmdIommuV2State *xai_qmp_find(const char *id, Error **errp)
     return XEN_AMD_IOMMU_V2(all->data);
 }
 
+static void xai_qmp_bindings(XenAmdIommuV2Link *l,
+                             XenAmdIommuV2BindingList **list)
+{
+    XenAmdIommuV2BindingList **tail = list;
+    int i;
+
+    for (i = 0; i < l->bindings->len; i++) {
+        const XenAmdIommuV2Bdf *b =
+            &g_array_index(l->bindings, XenAmdIommuV2Bdf, i);
+        XenAmdIommuV2Binding *q = g_new0(XenAmdIommuV2Binding, 1);
+
+        q->guest = g_strdup_printf("%02x:%02x.%x", PCI_BUS_NUM(b->guest_bdf),
+                                   PCI_SLOT(b->guest_bdf),
+                                   PCI_FUNC(b->guest_bdf));
+        q->machine = g_strdup_printf("%04x:%02x:%02x.%x", b->machine_seg,
+                                     PCI_BUS_NUM(b->machine_bdf),
+                                     PCI_SLOT(b->machine_bdf),
+                                     PCI_FUNC(b->machine_bdf));
+        QAPI_LIST_APPEND(tail, q);
+    }
+}
+
 static XenAmdIommuV2Info *xai_qmp_info(XenAmdIommuV2State *s)
 {
     PCIDevice *pdev = PCI_DEVICE(s);
@@ -68,7 +90,15 @@ static XenAmdIommuV2Info *xai_qmp_info(XenAmdIommuV2State *s)
         info->msi_address = msg.address;
         info->msi_data = msg.data;
     }
-    info->engine = g_strdup("qemu");
+    info->engine = g_strdup(s->link.ops->name);
+    info->link_base = s->link.base;
+    info->link_msi_enabled = s->link.msi_enabled;
+    info->link_msi_address = s->link.msi.address;
+    info->link_msi_data = s->link.msi.data;
+    xai_qmp_bindings(&s->link, &info->bindings);
+    QAPI_LIST_PREPEND(info->link_calls, s->link.bind_calls);
+    QAPI_LIST_PREPEND(info->link_calls, s->link.set_msi_calls);
+    QAPI_LIST_PREPEND(info->link_calls, s->link.set_base_calls);
     info->efr = e->efr;
     info->control = e->regs[XAI_R_CONTROL];
     info->status = e->regs[XAI_R_STATUS];
@@ -125,4 +155,29 @@ void qmp_xen_amd_iommu_v2_inject_ppr(const char *id, uint16_t devid,
     if (s) {
         xen_amd_iommu_v2_ppr_request(&s->engine, &req, errp);
     }
+}
+
+void qmp_xen_amd_iommu_v2_bind_bdf(const char *id, const char *guest,
+                                   const char *machine, bool bind,
+                                   Error **errp)
+{
+    XenAmdIommuV2State *s = xai_qmp_find(id, errp);
+    XenAmdIommuV2Bdf b = { 0 };
+    uint16_t gseg;
+
+    if (!s || !xen_amd_iommu_v2_parse_bdf(guest, &gseg, &b.guest_bdf,
+                                          errp)) {
+        return;
+    }
+    if (bind) {
+        if (!machine) {
+            error_setg(errp, "binding needs 'machine'");
+            return;
+        }
+        if (!xen_amd_iommu_v2_parse_bdf(machine, &b.machine_seg,
+                                        &b.machine_bdf, errp)) {
+            return;
+        }
+    }
+    xen_amd_iommu_v2_link_bind(&s->link, &b, bind, errp);
 }

@@ -22,6 +22,13 @@ void qmp_xen_amd_iommu_v2_inject_ppr(const char *id, uint16_t devid,
     error_setg(errp, "this QEMU was built without xen-amd-iommu-v2");
 }
 
+void qmp_xen_amd_iommu_v2_bind_bdf(const char *id, const char *guest,
+                                   const char *machine, bool bind,
+                                   Error **errp)
+{
+    error_setg(errp, "this QEMU was built without xen-amd-iommu-v2");
+}
+
 bool xen_amd_iommu_v2_acpi_present(void)
 {
     return false;

@@ -231,6 +231,9 @@ static void test_bad_properties(void)
         { "gt=off", "gio=on needs guest translation" },
         { "ppr=off", "eph=on needs PPR" },
         { "mmio-base=0xfed81000", "must be 16 KiB aligned" },
+        { "fast-path=on", "no hypervisor fast path is available" },
+        { "bind=00:05.0", "is not GUEST=MACHINE" },
+        { "bind=00:05.0=0000:03:20.0", "is out of range" },
     };
     int i;
 
@@ -1393,6 +1396,139 @@ static void test_pasid_ppr_round_trip(void)
     pasid_stop(p);
 }
 
+/*
+ * The link to the fast-path engine: what the device tells it, seen from
+ * QMP, with QEMU's own engine at the other end.
+ */
+
+static QList *link_calls(QXenAmdIommuV2 *x, uint64_t out[3])
+{
+    QDict *info = query_device(x);
+    QList *calls = qdict_get_qlist(info, "link-calls");
+    QListEntry *e;
+    int i = 0;
+
+    QLIST_FOREACH_ENTRY(calls, e) {
+        out[i++] = qnum_get_uint(qobject_to(QNum, qlist_entry_obj(e)));
+    }
+    g_assert_cmpint(i, ==, 3);
+    qobject_unref(info);
+    return NULL;
+}
+
+static void expect_bindings(QXenAmdIommuV2 *x, const char *const *want)
+{
+    QDict *info = query_device(x);
+    QList *list = qdict_get_qlist(info, "bindings");
+    QListEntry *e;
+    int i = 0;
+
+    QLIST_FOREACH_ENTRY(list, e) {
+        QDict *b = qobject_to(QDict, qlist_entry_obj(e));
+        g_autofree char *pair = g_strdup_printf("%s=%s",
+                                                qdict_get_str(b, "guest"),
+                                                qdict_get_str(b, "machine"));
+
+        g_assert_nonnull(want[i]);
+        g_assert_cmpstr(pair, ==, want[i]);
+        i++;
+    }
+    g_assert_null(want[i]);
+    qobject_unref(info);
+}
+
+static QDict *bind_bdf(QXenAmdIommuV2 *x, const char *guest,
+                       const char *machine, bool bind)
+{
+    if (!machine) {
+        return qtest_qmp(x->qts, "{'execute': 'xen-amd-iommu-v2-bind-bdf', "
+                         "'arguments': {'guest': %s, 'bind': %i}}",
+                         guest, bind);
+    }
+    return qtest_qmp(x->qts, "{'execute': 'xen-amd-iommu-v2-bind-bdf', "
+                     "'arguments': {'guest': %s, 'machine': %s, "
+                     "'bind': %i}}", guest, machine, bind);
+}
+
+static void test_link_bindings(void)
+{
+    QXenAmdIommuV2 *x = qxai_start("q35", "bind=00:05.0=0000:03:00.0++"
+                                   "00:06.0=0001:04:00.1", NULL);
+    static const char *const given[] = {
+        "00:05.0=0000:03:00.0", "00:06.0=0001:04:00.1", NULL };
+    static const char *const after[] = {
+        "00:06.0=0001:04:00.1", "00:07.2=0000:81:00.0", NULL };
+    uint64_t calls[3];
+    QDict *rsp;
+
+    expect_bindings(x, given);
+    link_calls(x, calls);
+    g_assert_cmpuint(calls[2], ==, 2);
+    rsp = bind_bdf(x, "00:07.2", "81:00.0", true);
+    g_assert(qdict_haskey(rsp, "return"));
+    qobject_unref(rsp);
+    rsp = bind_bdf(x, "00:05.0", NULL, false);
+    g_assert(qdict_haskey(rsp, "return"));
+    qobject_unref(rsp);
+    expect_bindings(x, after);
+    /* No double binding, no unbinding of what is not bound */
+    rsp = bind_bdf(x, "00:06.0", "0000:05:00.0", true);
+    g_assert(qdict_haskey(rsp, "error"));
+    qobject_unref(rsp);
+    rsp = bind_bdf(x, "00:05.0", NULL, false);
+    g_assert(qdict_haskey(rsp, "error"));
+    qobject_unref(rsp);
+    expect_bindings(x, after);
+    link_calls(x, calls);
+    g_assert_cmpuint(calls[2], ==, 4);
+    qxai_stop(x);
+}
+
+static void test_link_base_and_msi(void)
+{
+    QXenAmdIommuV2 *x = start_running();
+    uint8_t cap = qpci_find_capability(x->dev, QXAI_CAP_ID, 0);
+    uint8_t msi_cap = qpci_find_capability(x->dev, PCI_CAP_ID_MSI, 0);
+    uint64_t calls[3], msi;
+    QDict *info, *rsp;
+
+    /* The base the device decodes at is the base the link has */
+    g_assert_cmphex(info_uint(x, "link-base"), ==, 0xfed80000);
+    qpci_config_writel(x->dev, cap + 4, 0xfed80000);
+    g_assert_cmphex(info_uint(x, "link-base"), ==, 0);
+    qpci_config_writel(x->dev, cap + 4, 0xfeda0000);
+    qpci_config_writel(x->dev, cap + 4, 0xfeda0001);
+    g_assert_cmphex(info_uint(x, "link-base"), ==, 0xfeda0000);
+    x->bar.addr = 0xfeda0000;
+    g_assert_cmphex(qxai_readq(x, QXAI_EFR), ==, EFR_DEFAULT);
+
+    /* MSI programming reaches the link; the engine's MSIs use it */
+    link_calls(x, calls);
+    msi = msi_to_ram(x);
+    info = query_device(x);
+    g_assert(qdict_get_bool(info, "link-msi-enabled"));
+    g_assert_cmphex(dict_uint(info, "link-msi-address"), ==, msi);
+    g_assert_cmphex(dict_uint(info, "link-msi-data"), ==, MSI_DATA);
+    qobject_unref(info);
+    qxai_control_set(x, QXAI_CTRL_PPR_INT_EN);
+    rsp = inject_ppr(x, 0x10, -1, 1, 4, 0x1000);
+    qobject_unref(rsp);
+    g_assert_cmphex(qtest_readl(x->qts, msi), ==, MSI_DATA);
+
+    /* MSI off: the link knows, nothing is sent, the status still says */
+    qpci_config_writew(x->dev, msi_cap + PCI_MSI_FLAGS,
+                       qpci_config_readw(x->dev, msi_cap + PCI_MSI_FLAGS) &
+                       ~PCI_MSI_FLAGS_ENABLE);
+    g_assert_false(qdict_get_bool(query_device(x), "link-msi-enabled"));
+    qtest_writel(x->qts, msi, 0);
+    qxai_writeq(x, QXAI_STATUS, QXAI_ST_PPR_INT);
+    rsp = inject_ppr(x, 0x10, -1, 2, 4, 0x2000);
+    qobject_unref(rsp);
+    g_assert_cmphex(qtest_readl(x->qts, msi), ==, 0);
+    g_assert(qxai_readq(x, QXAI_STATUS) & QXAI_ST_PPR_INT);
+    qxai_stop(x);
+}
+
 /* Migration mid-operation */
 
 static void wait_migration(QTestState *src)
@@ -1569,6 +1705,9 @@ int main(int argc, char **argv)
     qtest_add_func("/xen-amd-iommu-v2/pasid/dma", test_pasid_dma);
     qtest_add_func("/xen-amd-iommu-v2/pasid/ppr-round-trip",
                    test_pasid_ppr_round_trip);
+    qtest_add_func("/xen-amd-iommu-v2/link/bindings", test_link_bindings);
+    qtest_add_func("/xen-amd-iommu-v2/link/base-and-msi",
+                   test_link_base_and_msi);
     qtest_add_func("/xen-amd-iommu-v2/migration/mid-operation",
                    test_migration);
     qtest_add_func("/xen-amd-iommu-v2/migration/mismatch",

@@ -17,6 +17,8 @@
 #include "qom/object.h"
 #include "exec/memattrs.h"
 #include "exec/memory.h"
+#include "qapi/qapi-types-common.h"
+#include "hw/xen/xen-amd-iommu-v2-link.h"
 
 #define TYPE_XEN_AMD_IOMMU_V2 "xen-amd-iommu-v2"
 #define TYPE_XEN_AMD_IOMMU_V2_REQUESTER "xen-amd-iommu-v2-requester"
@@ -169,6 +171,9 @@ struct XenAmdIommuV2State {
     bool mapped;            /* mmio is in system memory */
     XenAmdIommuV2Engine engine;
 
+    /* Where the fast path runs (QEMU's engine or the hypervisor's) */
+    XenAmdIommuV2Link link;
+
     /* DMA remapping: per-bus arrays of per-devfn address spaces */
     bool translating;
     GHashTable *spaces;
@@ -176,6 +181,8 @@ struct XenAmdIommuV2State {
     /* Properties */
     uint16_t device_id;
     uint64_t mmio_base;
+    OnOffAuto fast_path;
+    char *binds;            /* "gbdf=mseg:mbus:mdev.fn+..." */
     XenAmdIommuV2Features features;
 };
 

@@ -1,0 +1,76 @@
+/*
+ * xen-amd-iommu-v2: the link to whatever runs the fast path
+ *
+ * The device tells its engine where the guest placed the registers, how
+ * the guest programmed the IOMMU's MSI, and which guest BDF stands for
+ * which machine BDF; the engine sends the IOMMU's interrupts back through
+ * it. Two engines answer: Xen's, through the project's device-model ops
+ * (docs/specs/xen-amd-iommu-v2-abi.rst), and QEMU's own, which keeps the
+ * same facts so a test can see the protocol run.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#ifndef HW_XEN_XEN_AMD_IOMMU_V2_LINK_H
+#define HW_XEN_XEN_AMD_IOMMU_V2_LINK_H
+
+#include "hw/pci/msi.h"
+
+typedef struct XenAmdIommuV2Link XenAmdIommuV2Link;
+
+/* A guest BDF the engine must treat as a machine one */
+typedef struct XenAmdIommuV2Bdf {
+    uint16_t guest_bdf;
+    uint16_t machine_seg;
+    uint16_t machine_bdf;
+} XenAmdIommuV2Bdf;
+
+typedef struct XenAmdIommuV2LinkOps {
+    const char *name;
+    /* Registers decode at @base; 0: nowhere */
+    bool (*set_base)(XenAmdIommuV2Link *l, uint64_t base, Error **errp);
+    /* The IOMMU's MSI as programmed; @msg NULL: disabled */
+    bool (*set_msi)(XenAmdIommuV2Link *l, const MSIMessage *msg,
+                    Error **errp);
+    bool (*bind_bdf)(XenAmdIommuV2Link *l, const XenAmdIommuV2Bdf *b,
+                     bool bind, Error **errp);
+    /* Send the IOMMU's interrupt to the guest */
+    bool (*send_msi)(XenAmdIommuV2Link *l, const MSIMessage *msg);
+} XenAmdIommuV2LinkOps;
+
+struct XenAmdIommuV2Link {
+    const XenAmdIommuV2LinkOps *ops;
+    AddressSpace *as;           /* the QEMU engine's MSIs go here */
+    MemTxAttrs attrs;
+
+    /* What the link was told, as the QMP query shows it */
+    uint64_t base;
+    bool msi_enabled;
+    MSIMessage msi;
+    GArray *bindings;           /* XenAmdIommuV2Bdf */
+
+    uint64_t set_base_calls;
+    uint64_t set_msi_calls;
+    uint64_t bind_calls;
+    uint64_t msis_sent;
+};
+
+extern const XenAmdIommuV2LinkOps xen_amd_iommu_v2_qemu_link;
+
+void xen_amd_iommu_v2_link_init(XenAmdIommuV2Link *l,
+                                const XenAmdIommuV2LinkOps *ops,
+                                AddressSpace *as, MemTxAttrs attrs);
+bool xen_amd_iommu_v2_link_set_base(XenAmdIommuV2Link *l, uint64_t base,
+                                    Error **errp);
+bool xen_amd_iommu_v2_link_set_msi(XenAmdIommuV2Link *l,
+                                   const MSIMessage *msg, Error **errp);
+bool xen_amd_iommu_v2_link_bind(XenAmdIommuV2Link *l,
+                                const XenAmdIommuV2Bdf *b, bool bind,
+                                Error **errp);
+bool xen_amd_iommu_v2_link_send_msi(XenAmdIommuV2Link *l);
+
+/* "seg:bus:dev.fn" or "bus:dev.fn" to a segment and BDF */
+bool xen_amd_iommu_v2_parse_bdf(const char *s, uint16_t *seg, uint16_t *bdf,
+                                Error **errp);
+
+#endif /* HW_XEN_XEN_AMD_IOMMU_V2_LINK_H */
