@@ -3,7 +3,7 @@
 # small patches to QEMU's own files, configure (once) and build.
 #
 #   scripts/build.sh            build qemu-system-x86_64 and the qtests
-#   XAI_BUILD_DIR=dir XAI_CONFIGURE_EXTRA="--disable-xen" scripts/build.sh
+#   XAI_BUILD_DIR=dir XAI_XEN=disable scripts/build.sh
 #                               another configuration in another folder
 set -euo pipefail
 
@@ -90,7 +90,7 @@ command -v ccache >/dev/null && cc_args=(--cc="ccache gcc" --cxx="ccache g++")
 # shellcheck disable=SC2086
 configure --target-list=x86_64-softmmu --python=/usr/bin/python3 \
     --disable-install-blobs --disable-docs --disable-download \
-    --enable-tcg --enable-vnc --enable-xen --enable-fdt=system \
+    --enable-tcg --enable-vnc --${XAI_XEN:-enable}-xen --enable-fdt=system \
     --firmwarepath=/usr/share/qemu:/usr/share/seabios:/usr/lib/ipxe/qemu \
     --disable-werror "${cc_args[@]}" ${XAI_CONFIGURE_EXTRA:-}
 

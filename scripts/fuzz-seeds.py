@@ -25,14 +25,20 @@ QEMU_FUZZ_OBJECTS. Before each input generic-fuzz assigns the BARs of
 matched PCI devices from E000_0000h up and enables memory decode and bus
 mastering.
 
-The fuzzing setup (scripts/fuzz.sh) is the IOMMU plus an edu device as a
-DMA master behind it, so that translation is reached:
+The fuzzing setup (scripts/fuzz.sh) is the IOMMU plus the project's
+xen-amd-iommu-v2-requester as a DMA master behind it (its DMA is
+synchronous to the register write that starts it), and the q35 host
+bridge (mch) with the PCIe MMCONFIG window, so that the requester's PASID
+and PRI capabilities in extended config space can be enabled:
 
-  region 0  edu's 1 MiB BAR at E000_0000h (DMA registers at 80h-98h)
+  region 0  the requester's 4 KiB BAR at E000_0000h
   region 1  the IOMMU's 16 KiB register window at FED8_0000h (both
             xen-amd-iommu-v2, placed by its capability, and amd-iommu)
-  device 0  the IOMMU's PCI function, device 1 edu (00:02.0, devid 10h)
+  device 0  the IOMMU's PCI function, 1 the requester (00:02.0, devid
+            10h), 2 mch (00:00.0)
 
+Once MMCONFIG is enabled (mch config 60h) its 256 MiB window at
+B000_0000h becomes region 0, the requester 1 and the IOMMU 2.
 With --no-dma-master (the IOMMU alone) the IOMMU is region 0.
 
 Nothing writes guest RAM directly: whenever a device reads main RAM by DMA,
@@ -96,12 +102,12 @@ TARGETS = {
 # Region and PCI device indexes (see above); main() changes them for
 # --no-dma-master.
 REGION_IOMMU = 1
-REGION_EDU = 0
+REGION_REQ = 0
 DEV_IOMMU = 0
-DEV_EDU = 1
-EDU_DEVID = 0x0010
-EDU_BUF = 0x40000               # edu's own DMA window (its side)
-EDU_STEPS = 8                   # clock steps until edu's 100 ms timer fires
+DEV_REQ = 1
+DEV_MCH = 2
+REQ_DEVID = 0x0010
+MMCFG = 0xB0000000
 
 
 # --- operations -----------------------------------------------------------
@@ -335,7 +341,7 @@ def msi_on(t, address=0xFEE00000, data=0x0030):
             op_pci_read(m + 2, 2)]
 
 
-# --- DMA through the IOMMU: edu as the master, tables from DMA patterns ----
+# --- DMA through the IOMMU: the requester as master, tables from patterns --
 
 PT_ROOT = 0x00300000
 PAGE = 0x00500000
@@ -368,19 +374,29 @@ def walk(levels, leaf=PAGE, **kw):
     return out
 
 
-def edu_dma(iova, cnt=8, to_memory=False, irq=False):
-    """edu copies cnt bytes between its buffer and iova, at the next clock
-    step: a read of guest memory (to_memory=False) or a write."""
-    if to_memory:
-        src, dst, cmd = EDU_BUF, iova, 1 | 2
-    else:
-        src, dst, cmd = iova, EDU_BUF, 1
-    cmd |= 4 if irq else 0
-    return [op_write(0x80, src, region=REGION_EDU),
-            op_write(0x88, dst, region=REGION_EDU),
-            op_write(0x90, cnt, region=REGION_EDU),
-            op_write(0x98, cmd, region=REGION_EDU)] + [op_clock()] * EDU_STEPS + [
-            op_read(0x98, region=REGION_EDU)]
+def dma(iova, cnt=8, to_memory=False, pasid=None, user=False, no_pri=False,
+        region=None):
+    """The requester reads (or writes) cnt bytes at iova, untagged through
+    the bus-master address space or, with a PASID, through the IOMMU's
+    translation (then a fault may become a page request)."""
+    r = dict(region=REGION_REQ if region is None else region)
+    flags = (1 if pasid is not None else 0) | (2 if user else 0) | \
+        (4 if no_pri else 0)
+    return [op_write(0x00, pasid or 0, 4, **r), op_write(0x04, flags, 4, **r),
+            op_write(0x08, iova, 8, **r), op_write(0x10, cnt, 4, **r),
+            op_write(0x14, 2 if to_memory else 1, 4, **r),
+            op_read(0x18, 4, **r)]
+
+
+def mmcfg_on():
+    """Enable q35's MMCONFIG window, then the requester's PASID and PRI
+    (extended capabilities at 120h and 140h). Regions shift by one."""
+    cfg = (REQ_DEVID << 12)
+    return [op_pci_write(0x64, 0, dev=DEV_MCH),
+            op_pci_write(0x60, MMCFG | 1, dev=DEV_MCH),
+            op_write(cfg + 0x126, 1, 2, region=0),      # PASID enable
+            op_write(cfg + 0x144, 1, 2, region=0),      # PRI enable
+            op_read(cfg + 0x120, 4, region=0)]
 
 
 def translating(control=IOMMU_EN | EVT_LOG_EN | CMD_BUF_EN | EVT_INT_EN):
@@ -396,87 +412,180 @@ def dma_seeds():
     out = {}
     data = [b"DATA0123"]
     iova = 0x12345000
-    out["dma-iommu-off"] = [op_clear_dma()] + patterns(data) + edu_dma(iova)
+    out["dma-iommu-off"] = [op_clear_dma()] + patterns(data) + dma(iova)
     out["dma-dte-not-valid"] = translating() + patterns(
-        [dte(v=False)] + data) + edu_dma(iova)
+        [dte(v=False)] + data) + dma(iova)
     out["dma-dte-no-translation"] = translating() + patterns(
-        [dte(tv=False)] + data) + edu_dma(iova)
+        [dte(tv=False)] + data) + dma(iova)
     for levels in (4, 5, 6):
         out["dma-host-%dlevel-read" % levels] = translating() + patterns(
-            walk(levels) + data) + edu_dma(iova) + [op_read(EVT_TAIL)]
+            walk(levels) + data) + dma(iova) + [op_read(EVT_TAIL)]
     out["dma-host-4level-write"] = translating() + patterns(
-        walk(4)) + edu_dma(iova, to_memory=True) + [op_read(EVT_TAIL)]
+        walk(4)) + dma(iova, to_memory=True) + [op_read(EVT_TAIL)]
     out["dma-host-mode0"] = translating() + patterns(
-        [dte(mode=0)] + data) + edu_dma(iova) + edu_dma(iova, to_memory=True)
+        [dte(mode=0)] + data) + dma(iova) + dma(iova, to_memory=True)
     out["dma-host-mode0-no-write"] = translating() + patterns(
-        [dte(mode=0, iw=False)]) + edu_dma(iova, to_memory=True) + [
+        [dte(mode=0, iw=False)]) + dma(iova, to_memory=True) + [
         op_read(EVT_TAIL), op_read(STATUS)]
     out["dma-host-2m-page"] = translating() + patterns(
         [dte(mode=3), pte(PT_ROOT + 0x1000, 2), pte(0x00400000, 0)] +
-        data) + edu_dma(0x12345678)
+        data) + dma(0x12345678)
     out["dma-host-1g-page"] = translating() + patterns(
         [dte(mode=4), pte(PT_ROOT + 0x1000, 3), pte(0x40000000, 0)] +
-        data) + edu_dma(0x12345678)
+        data) + dma(0x12345678)
     # next level 7: the page size is in the address (here 64 KiB at L2)
     out["dma-host-sized-page"] = translating() + patterns(
-        [dte(mode=2), pte(0x00407000, 7)] + data) + edu_dma(0x12340)
+        [dte(mode=2), pte(0x00407000, 7)] + data) + dma(0x12340)
     out["dma-host-skip-level"] = translating() + patterns(
         [dte(mode=4), pte(PT_ROOT + 0x1000, 2), pte(PT_ROOT + 0x2000, 1),
-         pte(PAGE, 0)] + data) + edu_dma(0x345000)
+         pte(PAGE, 0)] + data) + dma(0x345000)
     out["dma-host-next-up"] = translating() + patterns(
-        [dte(mode=3), pte(PT_ROOT + 0x1000, 3)]) + edu_dma(iova)
+        [dte(mode=3), pte(PT_ROOT + 0x1000, 3)]) + dma(iova)
     out["dma-fault-not-present"] = translating() + patterns(
-        [dte(mode=4), pte(PT_ROOT + 0x1000, 3, pr=False)]) + edu_dma(
+        [dte(mode=4), pte(PT_ROOT + 0x1000, 3, pr=False)]) + dma(
         iova) + [op_read(EVT_TAIL), op_read(STATUS)]
     out["dma-fault-write-protect"] = translating() + patterns(
-        [dte(mode=1), pte(PAGE, 0, iw=False)]) + edu_dma(
+        [dte(mode=1), pte(PAGE, 0, iw=False)]) + dma(
         iova & 0x1fffff, to_memory=True) + [op_read(EVT_TAIL)]
     out["dma-fault-suppressed"] = translating() + patterns(
-        [dte(mode=4, sa=True, se=True), pte(0, 3, pr=False)]) + edu_dma(iova)
+        [dte(mode=4, sa=True, se=True), pte(0, 3, pr=False)]) + dma(iova)
     out["dma-fault-too-high"] = translating() + patterns(
-        [dte(mode=4)]) + edu_dma(0xfffffffffffff000) + [op_read(EVT_TAIL)]
+        [dte(mode=4)]) + dma(0xfffffffffffff000) + [op_read(EVT_TAIL)]
     out["dma-bad-dte-mode7"] = translating() + patterns(
-        [dte(mode=7)]) + edu_dma(iova) + [op_read(EVT_TAIL)]
+        [dte(mode=7)]) + dma(iova) + [op_read(EVT_TAIL)]
     out["dma-devtab-not-ram"] = program(extra=[
         op_write(DEVTAB_BASE, 0x7ffff000)], control=IOMMU_EN | EVT_LOG_EN) + [
-        op_clear_dma()] + edu_dma(iova) + [op_read(EVT_TAIL)]
+        op_clear_dma()] + dma(iova) + [op_read(EVT_TAIL)]
     out["dma-devtab-too-small"] = program(extra=[
         op_write(DEVTAB_BASE, DEVTAB)], control=IOMMU_EN | EVT_LOG_EN) + [
-        op_clear_dma()] + patterns([dte()]) + edu_dma(iova)
+        op_clear_dma()] + patterns([dte()]) + dma(iova)
     out["dma-pt-in-own-mmio"] = translating() + patterns(
-        [dte(mode=4, root=TARGETS["xen-amd-iommu-v2"]["mmio"])]) + edu_dma(
+        [dte(mode=4, root=TARGETS["xen-amd-iommu-v2"]["mmio"])]) + dma(
         iova) + [op_read(EVT_TAIL)]
     out["dma-pt-not-ram"] = translating() + patterns(
-        [dte(mode=4), pte(0x7ffff000, 3)]) + edu_dma(iova)
+        [dte(mode=4), pte(0x7ffff000, 3)]) + dma(iova)
     out["dma-msi-window"] = translating() + patterns(
-        [dte()]) + edu_dma(0xfee00000, cnt=4, to_memory=True)
+        [dte()]) + dma(0xfee00000, cnt=4, to_memory=True)
+    out["dma-repeat-stride"] = translating() + patterns(walk(4) + data) + [
+        op_write(0x24, 4, 4, region=REGION_REQ),
+        op_write(0x28, 0x1000, 4, region=REGION_REQ)] + dma(iova)
     out["dma-guest-pasid-dte"] = translating(
         control=IOMMU_EN | EVT_LOG_EN | GT_EN | PPR_EN) + patterns(
         [dte(mode=4, gv=True, glx=1, gcr3=0x00600000, ppr=True)] +
-        walk(4)[1:] + data) + edu_dma(iova)
+        walk(4)[1:] + data) + dma(iova)
     # Translate, hit the IOTLB, invalidate by command, walk again.
     tr = walk(4) + data
-    out["dma-iotlb-invalidate"] = translating() + patterns(tr) + edu_dma(
-        iova) + [op_clear_dma()] + patterns(data) + edu_dma(iova) + [
+    out["dma-iotlb-invalidate"] = translating() + patterns(tr) + dma(
+        iova) + [op_clear_dma()] + patterns(data) + dma(iova) + [
         op_clear_dma()] + submit([inv_pages(1, iova)]) + [
-        op_clear_dma()] + patterns(tr) + edu_dma(iova) + [
+        op_clear_dma()] + patterns(tr) + dma(iova) + [
         op_clear_dma()] + submit([inv_pages(1, 0x7ffffffffffff000, s=True),
-                                  inv_devtab(EDU_DEVID), inv_all()],
+                                  inv_devtab(REQ_DEVID), inv_all()],
                                  start=1) + [op_clear_dma()] + patterns(
-        tr) + edu_dma(iova)
-    out["dma-iommu-toggle"] = translating() + patterns(tr) + edu_dma(
+        tr) + dma(iova)
+    out["dma-iommu-toggle"] = translating() + patterns(tr) + dma(
         iova) + [op_write(CONTROL, EVT_LOG_EN), op_clear_dma()] + patterns(
-        data) + edu_dma(iova) + [op_write(CONTROL, IOMMU_EN | EVT_LOG_EN),
-                                 op_clear_dma()] + patterns(tr) + edu_dma(
+        data) + dma(iova) + [op_write(CONTROL, IOMMU_EN | EVT_LOG_EN),
+                                 op_clear_dma()] + patterns(tr) + dma(
         iova)
-    out["dma-devtab-move"] = translating() + patterns(tr) + edu_dma(iova) + [
-        op_write(DEVTAB_BASE, DEVTAB + 0x10000 | 0x1ff)] + edu_dma(iova)
+    out["dma-devtab-move"] = translating() + patterns(tr) + dma(iova) + [
+        op_write(DEVTAB_BASE, DEVTAB + 0x10000 | 0x1ff)] + dma(iova)
     out["dma-event-log-full"] = program(
         extra=[op_write(EVT_HEAD, 0x10)],
         control=IOMMU_EN | EVT_LOG_EN | EVT_INT_EN) + [op_clear_dma()] + \
-        patterns([dte(mode=4), pte(0, 3, pr=False)]) + edu_dma(iova) + \
-        edu_dma(iova + 0x1000) + [op_read(STATUS)]
+        patterns([dte(mode=4), pte(0, 3, pr=False)]) + dma(iova) + \
+        dma(iova + 0x1000) + [op_read(STATUS)]
     return out
+
+
+def gpte(addr, ps=False, rw=True, us=True, p=True):
+    """A guest (x86-64) page table entry."""
+    return struct.pack("<Q", p | rw << 1 | us << 2 | ps << 7 |
+                       (addr & MASK_ADDR))
+
+
+def gcr3e(addr, v=True):
+    return struct.pack("<Q", v | (addr & MASK_ADDR))
+
+
+def pasid_seeds():
+    """PASID-tagged DMA (guest translation, nested) and page requests:
+    xen-amd-iommu-v2 only, through the requester's iommu link."""
+    global REGION_IOMMU, REGION_REQ
+    saved = REGION_IOMMU, REGION_REQ
+    REGION_IOMMU, REGION_REQ = 2, 1         # MMCONFIG is region 0 now
+    try:
+        out = {}
+        gt = (IOMMU_EN | EVT_LOG_EN | EVT_INT_EN | CMD_BUF_EN | PPR_LOG_EN |
+              PPR_INT_EN | PPR_EN | GT_EN | COMWAIT_INT_EN)
+        data = [b"GUESTDAT"]
+        va = 0x7f1234567000
+        gcr3 = 0x00600000
+        guest = [gcr3e(0x601000), gpte(0x602000), gpte(0x603000),
+                 gpte(0x604000), gpte(0x605000)]
+
+        def setup(control=gt):
+            return mmcfg_on() + program(control=control) + [op_clear_dma()]
+
+        def d(**kw):
+            return dte(mode=0, gv=True, gcr3=gcr3, ppr=True, **kw)
+
+        out["pasid-guest-4k-read"] = setup() + patterns(
+            [d()] + guest + data) + dma(va, pasid=5, user=True)
+        out["pasid-guest-4k-write"] = setup() + patterns(
+            [d()] + guest) + dma(va, pasid=5, to_memory=True)
+        out["pasid-guest-2m"] = setup() + patterns(
+            [d()] + guest[:3] + [gpte(0x800000, ps=True)] + data) + dma(
+            va, pasid=5)
+        out["pasid-guest-1g"] = setup() + patterns(
+            [d()] + guest[:2] + [gpte(0x40000000, ps=True)] + data) + dma(
+            va, pasid=5)
+        out["pasid-gcr3-2level"] = setup() + patterns(
+            [d(glx=1), gcr3e(0x606000)] + guest + data) + dma(
+            va, pasid=0x12345)
+        out["pasid-too-wide"] = setup() + patterns([d()]) + dma(
+            va, pasid=0xfffff) + [op_read(EVT_TAIL)]
+        out["pasid-read-only-write"] = setup() + patterns(
+            [d()] + guest[:4] + [gpte(0x605000, rw=False)]) + dma(
+            va, pasid=5, to_memory=True, no_pri=True) + [op_read(EVT_TAIL)]
+        out["pasid-supervisor-page"] = setup() + patterns(
+            [d()] + guest[:4] + [gpte(0x605000, us=False)]) + dma(
+            va, pasid=5, user=True, no_pri=True) + [op_read(EVT_TAIL)]
+        # Nested: every guest table access goes through a 1-level host table
+        host = pte(0x1000, 0)
+        out["pasid-nested-host"] = setup() + patterns(
+            [dte(mode=1, gv=True, gcr3=gcr3), gcr3e(0x1000), host,
+             gpte(0x2000), host, gpte(0x3000), host, gpte(0x4000), host,
+             gpte(0x5000), host] + data) + dma(0x5000, pasid=3)
+        out["pasid-gt-off"] = setup(control=gt & ~GT_EN) + patterns(
+            [d()]) + dma(va, pasid=5) + [op_read(EVT_TAIL)]
+        # Faults as page requests, and the guest's completion
+        out["ppr-fault-to-page-request"] = setup() + msi_on(
+            TARGETS["xen-amd-iommu-v2"]) + patterns(
+            [d(), gcr3e(0x601000), gpte(0, p=False)]) + dma(va, pasid=5) + [
+            op_read(PPR_TAIL), op_read(STATUS), op_read(0x1c, 4, region=1),
+            op_clear_dma()] + submit([complete_ppr(REQ_DEVID, tag=1)]) + [
+            op_read(0x18, 4, region=1), op_read(0x1c, 4, region=1)]
+        out["ppr-complete-failure"] = setup() + patterns(
+            [d(), gcr3e(0x601000), gpte(0, p=False)]) + dma(va, pasid=5) + [
+            op_clear_dma()] + submit([complete_ppr(REQ_DEVID, tag=1,
+                                                   status=0xf, pasid=5,
+                                                   gn=True)]) + [
+            op_read(0x18, 4, region=1)]
+        out["pri-page-request"] = setup() + [
+            op_write(0x00, 9, 4, region=1), op_write(0x04, 1, 4, region=1),
+            op_write(0x08, va, 8, region=1),
+            op_write(0x14, 3, 4, region=1), op_read(0x18, 4, region=1),
+            op_read(PPR_TAIL)]
+        out["ppr-log-full"] = mmcfg_on() + program(
+            extra=[op_write(PPR_HEAD, 0x20)], control=gt) + [
+            op_write(0x14, 3, 4, region=1)] * 3 + [op_read(STATUS),
+                                                   op_write(STATUS, 0x60)]
+        out["ppr-off"] = setup(control=gt & ~PPR_EN) + [
+            op_write(0x14, 3, 4, region=1), op_read(0x18, 4, region=1)]
+        return out
+    finally:
+        REGION_IOMMU, REGION_REQ = saved
 
 
 def seeds(target, dma_master=True):
@@ -644,6 +753,8 @@ def seeds(target, dma_master=True):
         op_clock(), op_clock(), op_clear_dma(), op_read(STATUS)]
     if dma_master:
         out.update(dma_seeds())
+        if target == "xen-amd-iommu-v2":
+            out.update(pasid_seeds())
     return out
 
 
@@ -667,7 +778,8 @@ def main():
     ap.add_argument("--out", help="folder for the seeds (created)")
     ap.add_argument("--dict", help="also write a libFuzzer dictionary here")
     ap.add_argument("--no-dma-master", action="store_true",
-                    help="for a setup without edu: the IOMMU is region 0")
+                    help="for a setup without the requester: the IOMMU is "
+                    "region 0")
     ap.add_argument("--decode", nargs="+", metavar="FILE",
                     help="print the operations of generic-fuzz inputs")
     args = ap.parse_args()
@@ -683,9 +795,9 @@ def main():
     if not args.out:
         ap.error("--out or --decode is needed")
 
-    global REGION_IOMMU, REGION_EDU
+    global REGION_IOMMU, REGION_REQ
     if args.no_dma_master:
-        REGION_IOMMU, REGION_EDU = 0, None
+        REGION_IOMMU, REGION_REQ = 0, None
     os.makedirs(args.out, exist_ok=True)
     made = seeds(args.target, dma_master=not args.no_dma_master)
     for name, ops in sorted(made.items()):

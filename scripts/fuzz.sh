@@ -19,8 +19,8 @@
 #   --keep-going      go on after a finding until the time is up (libFuzzer's
 #                     fork mode: each worker runs its inputs in child
 #                     processes, keeping crashes and hangs as artifacts)
-#   --no-dma-master   the IOMMU alone, without the edu device whose DMA
-#                     goes through it (translation is then not reached)
+#   --no-dma-master   the IOMMU alone, without the requester whose DMA goes
+#                     through it (translation is then not reached)
 #   --no-measure      skip replaying the corpus for its total coverage
 #   --smoke S         S-second campaign from the seeds into a scratch corpus;
 #                     exits 1 on any finding (crash, hang, leak, OOM,
@@ -81,33 +81,43 @@ while [ $# -gt 0 ]; do
     shift
 done
 
-# edu (QEMU's teaching device) is a DMA master behind the IOMMU: its
-# transfers, fired by a clock step, are translated through the device
-# table and page tables, which generic-fuzz fills from DMA patterns. Its
-# dma_mask is widened so any IOVA reaches the IOMMU. It must come after
-# the IOMMU on the command line to sit behind it.
-edu="-device edu,dma_mask=0xffffffffffffffff"
+# The project's requester (an ATS/PRI/PASID endpoint) is the DMA master
+# behind the IOMMU: its DMA, done within the register write that starts
+# it, is translated through the device table and page tables, which
+# generic-fuzz fills from DMA patterns. It must come after the IOMMU on
+# the command line to sit behind it. Its PASID and PRI enables are in
+# extended config space, which generic-fuzz's PCI operations (CF8h/CFCh)
+# cannot reach: the q35 host bridge (mch) is matched too, so that an input
+# can enable MMCONFIG (region pcie-mmcfg-mmio) and write them there.
+requester=xen-amd-iommu-v2-requester
 case "$target" in
 xen-amd-iommu-v2|ours)
     target=xen-amd-iommu-v2 suffix=''
     # No BAR: the registers (region xen-amd-iommu-v2-mmio) decode at the
     # capability's base address, FED8_0000h from reset, which generic-fuzz
-    # finds in the memory map like any other region.
-    fuzz_args="-M q35 -nodefaults -device xen-amd-iommu-v2"
-    fuzz_objects="xen-amd-iommu-v2*" ;;
+    # finds in the memory map like any other region. The pattern also
+    # matches the requester.
+    fuzz_args="-M q35 -nodefaults -device xen-amd-iommu-v2,id=iommu0"
+    fuzz_objects="xen-amd-iommu-v2*"
+    dma_args="-device $requester,iommu=iommu0"
+    dma_objects="mch pcie-mmcfg-mmio*" ;;
 amd-iommu)
     suffix=-amd-iommu
     # Registers at FED8_0000h (sysbus, region amdvi-mmio); AMDVI-PCI is
-    # its PCI function, matched so config space is fuzzed for it too.
+    # its PCI function, matched so config space is fuzzed for it too. The
+    # requester is the same DMA master, without PASID (no iommu link).
     fuzz_args="-M q35 -nodefaults -device amd-iommu"
-    fuzz_objects="amd-iommu* amdvi-pci" ;;
+    fuzz_objects="amd-iommu* amdvi-pci"
+    dma_args="-device $requester"
+    dma_objects="$requester mch pcie-mmcfg-mmio*" ;;
 *) die "unknown --target $target (xen-amd-iommu-v2 or amd-iommu)" ;;
 esac
 seed_flags=()
 if [ "$dma_master" = 1 ]; then
-    fuzz_args="$fuzz_args $edu"
-    fuzz_objects="$fuzz_objects edu"
+    fuzz_args="$fuzz_args $dma_args"
+    fuzz_objects="$fuzz_objects $dma_objects"
 else
+    fuzz_args=${fuzz_args%,id=iommu0}
     suffix=$suffix-plain
     seed_flags=(--no-dma-master)
 fi
@@ -294,7 +304,10 @@ nseeds=$(find "$seeds" -type f | wc -l)
 eps=$(( elapsed > 0 ? execs / elapsed : execs ))
 
 # A replay of corpus and seeds gives the coverage of everything kept (all
-# workers together); cov and ft are then those figures.
+# workers together); cov and ft are then those figures. (It fails if an
+# input in them hangs or crashes: libFuzzer's last figures stay.)
+cov_from="libFuzzer's last status line"
+[ "$keep_going" = 1 ] && cov_from="fork mode's last status line"
 if [ "$measure" = 1 ]; then
     mlog=$log.measure
     fuzzer --fuzz-target=generic-fuzz -timeout=25 \
@@ -303,6 +316,7 @@ if [ "$measure" = 1 ]; then
     if [ -n "$m" ]; then
         cov=$(awk '{print $3}' <<< "$m")
         ft=$(awk '{print $5}' <<< "$m")
+        cov_from="replay of corpus and seeds"
     fi
 fi
 
@@ -322,7 +336,7 @@ say "summary: $target, $workers worker(s), ${elapsed}s"
 printf '  %-12s %s\n' \
     execs "$execs" \
     "exec/s" "$eps" \
-    cov "$cov" \
+    cov "$cov ($cov_from)" \
     ft "$ft" \
     corpus "$corpus_after inputs, ${corpus_kib} KiB ($(( corpus_after - corpus_before )) new) in ${inputs[0]}, + $nseeds seeds" \
     findings "$findings" \

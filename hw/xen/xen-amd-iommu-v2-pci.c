@@ -318,7 +318,7 @@ static void xai_pci_apply_base(XenAmdIommuV2State *s)
         memory_region_del_subregion(get_system_memory(), &s->mmio);
         s->mapped = false;
     }
-    if (enable && !s->mapped) {
+    if (enable && !s->mapped && !s->link.ops->hypervisor_mmio) {
         memory_region_add_subregion_overlap(get_system_memory(), base,
                                             &s->mmio, 1);
         s->mapped = true;
@@ -410,28 +410,36 @@ static bool xai_pci_check_features(const XenAmdIommuV2Features *f,
 }
 
 /*
- * QEMU's engine unless a hypervisor runs the fast path. No hypervisor
- * offers it yet (docs/specs/xen-amd-iommu-v2-abi.rst): fast-path=on is
- * refused, auto says once that QEMU's engine serves.
+ * The hypervisor's engine when it offers one (and fast-path allows),
+ * else QEMU's own. No released Xen offers it: auto then says once that
+ * QEMU's engine serves; fast-path=on fails.
  */
 static bool xai_pci_choose_link(XenAmdIommuV2State *s, MemTxAttrs attrs,
                                 Error **errp)
 {
     static bool said;
+    const char *why = "no hypervisor (accel=xen) to run it";
+    int rc = 0;
 
-    if (s->fast_path == ON_OFF_AUTO_ON) {
-        error_setg(errp, "fast-path=on: no hypervisor fast path is "
-                   "available (needs accel=xen with a hypervisor that "
-                   "offers the guest IOMMU device-model ops)");
-        return false;
-    }
-    if (s->fast_path == ON_OFF_AUTO_AUTO && xen_enabled() && !said) {
-        info_report("%s: the hypervisor offers no fast path: QEMU's engine "
-                    "serves the IOMMU", TYPE_XEN_AMD_IOMMU_V2);
-        said = true;
-    }
     xen_amd_iommu_v2_link_init(&s->link, &xen_amd_iommu_v2_qemu_link,
                                &address_space_memory, attrs);
+    if (s->fast_path != ON_OFF_AUTO_OFF && xen_enabled()) {
+        rc = xen_amd_iommu_v2_xen_probe(&s->link, xai_pci_instances - 1,
+                                        s->engine.efr, &why, errp);
+        if (rc < 0) {
+            return false;
+        }
+    }
+    if (rc == 0 && s->fast_path == ON_OFF_AUTO_ON) {
+        error_setg(errp, "fast-path=on: no hypervisor fast path is "
+                   "available: %s", why);
+        return false;
+    }
+    if (rc == 0 && xen_enabled() && !said) {
+        info_report("%s: %s: QEMU's engine serves the IOMMU",
+                    TYPE_XEN_AMD_IOMMU_V2, why);
+        said = true;
+    }
     return true;
 }
 
@@ -503,10 +511,6 @@ static void xai_pci_realize(PCIDevice *pdev, Error **errp)
         return;
     }
 
-    if (!xai_pci_choose_link(s, attrs, errp) ||
-        !xai_pci_bind_property(s, errp)) {
-        return;
-    }
     s->spaces = g_hash_table_new_full(NULL, NULL, NULL, g_free);
     /*
      * The engine's own traffic (commands, logs, stores, MSIs) is the
@@ -515,6 +519,13 @@ static void xai_pci_realize(PCIDevice *pdev, Error **errp)
     xen_amd_iommu_v2_engine_init(&s->engine, &s->features,
                                  &address_space_memory, attrs,
                                  &xai_pci_engine_ops, s);
+    if (!xai_pci_choose_link(s, attrs, errp) ||
+        !xai_pci_bind_property(s, errp)) {
+        xen_amd_iommu_v2_engine_exit(&s->engine);
+        g_hash_table_destroy(s->spaces);
+        msi_uninit(pdev);
+        return;
+    }
 
     memory_region_init_io(&s->mmio, OBJECT(s), &xai_pci_mmio_ops, s,
                           "xen-amd-iommu-v2-mmio", XAI_MMIO_SIZE);

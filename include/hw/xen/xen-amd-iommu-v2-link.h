@@ -27,6 +27,8 @@ typedef struct XenAmdIommuV2Bdf {
 
 typedef struct XenAmdIommuV2LinkOps {
     const char *name;
+    /* The hypervisor serves the registers: QEMU must not claim them */
+    bool hypervisor_mmio;
     /* Registers decode at @base; 0: nowhere */
     bool (*set_base)(XenAmdIommuV2Link *l, uint64_t base, Error **errp);
     /* The IOMMU's MSI as programmed; @msg NULL: disabled */
@@ -40,6 +42,7 @@ typedef struct XenAmdIommuV2LinkOps {
 
 struct XenAmdIommuV2Link {
     const XenAmdIommuV2LinkOps *ops;
+    void *priv;                 /* the engine end's own state */
     AddressSpace *as;           /* the QEMU engine's MSIs go here */
     MemTxAttrs attrs;
 
@@ -68,6 +71,14 @@ bool xen_amd_iommu_v2_link_bind(XenAmdIommuV2Link *l,
                                 const XenAmdIommuV2Bdf *b, bool bind,
                                 Error **errp);
 bool xen_amd_iommu_v2_link_send_msi(XenAmdIommuV2Link *l);
+
+/*
+ * Xen's end (xen-amd-iommu-v2-xen.c): 1 if the hypervisor takes instance
+ * @id and @l is now its link, 0 if it offers no fast path (*why says
+ * why), -1 on an error (@errp).
+ */
+int xen_amd_iommu_v2_xen_probe(XenAmdIommuV2Link *l, unsigned id,
+                               uint64_t efr, const char **why, Error **errp);
 
 /* "seg:bus:dev.fn" or "bus:dev.fn" to a segment and BDF */
 bool xen_amd_iommu_v2_parse_bdf(const char *s, uint16_t *seg, uint16_t *bdf,

@@ -1,0 +1,297 @@
+/*
+ * xen-amd-iommu-v2: Xen's end of the link (the hypervisor fast path)
+ *
+ * The device-model ops are those of docs/specs/xen-amd-iommu-v2-abi.rst.
+ * Stock libxendevicemodel cannot issue new ops, so they go through a
+ * privcmd descriptor of our own, restricted to the guest's domain at once
+ * like the ones QEMU's Xen libraries hold. A hypervisor that answers the
+ * probe with EOPNOTSUPP (every Xen released so far) has no fast path.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/error-report.h"
+#include "qemu/main-loop.h"
+#include "qapi/error.h"
+#include "hw/xen/xen_native.h"
+#include "hw/xen/xen_backend_ops.h"
+#include "hw/xen/xen-amd-iommu-v2.h"
+#include "hw/xen/xen-amd-iommu-v2-abi.h"
+#include <sys/ioctl.h>
+#include <xen/sys/privcmd.h>
+#include "trace.h"
+
+typedef struct XaiXenLink {
+    int fd;
+    uint16_t id;
+    uint64_t efr;
+    uint32_t features;
+    xenevtchn_handle *xe;
+    evtchn_port_t port;
+} XaiXenLink;
+
+static int xai_xen_dm_op(XaiXenLink *x, struct xen_amd_iommu_v2_dm_op *op,
+                         void *buf1, size_t len1)
+{
+    privcmd_dm_op_buf_t bufs[2] = {
+        { .uptr = op, .size = sizeof(*op) },
+        { .uptr = buf1, .size = len1 },
+    };
+    privcmd_dm_op_t d = {
+        .dom = xen_domid,
+        .num = buf1 ? 2 : 1,
+        .ubufs = bufs,
+    };
+
+    return ioctl(x->fd, IOCTL_PRIVCMD_DM_OP, &d) < 0 ? -errno : 0;
+}
+
+static bool xai_xen_op(XaiXenLink *x, struct xen_amd_iommu_v2_dm_op *op,
+                       const char *name, Error **errp)
+{
+    int rc = xai_xen_dm_op(x, op, NULL, 0);
+
+    if (rc) {
+        error_setg_errno(errp, -rc, "%s: XEN_DMOP_guest_iommu_%s",
+                         TYPE_XEN_AMD_IOMMU_V2, name);
+        return false;
+    }
+    return true;
+}
+
+static bool xai_xen_set_base(XenAmdIommuV2Link *l, uint64_t base,
+                             Error **errp)
+{
+    XaiXenLink *x = l->priv;
+    struct xen_amd_iommu_v2_dm_op op = {
+        .op = XEN_DMOP_guest_iommu_set_base,
+        .u.set_base = {
+            .id = x->id,
+            .size = base ? XEN_DMOP_GUEST_IOMMU_WINDOW_MIN : 0,
+            .base = base,
+            .efr = x->efr,
+        },
+    };
+
+    return xai_xen_op(x, &op, "set_base", errp);
+}
+
+/* The hypervisor delivers from the decoded message (x86 MSI format) */
+static bool xai_xen_set_msi(XenAmdIommuV2Link *l, const MSIMessage *msg,
+                            Error **errp)
+{
+    XaiXenLink *x = l->priv;
+    struct xen_amd_iommu_v2_dm_op op = {
+        .op = XEN_DMOP_guest_iommu_set_msi,
+        .u.set_msi.id = x->id,
+    };
+
+    if (msg) {
+        op.u.set_msi.flags = XEN_DMOP_GUEST_IOMMU_MSI_ENABLED;
+        op.u.set_msi.vector = msg->data & 0xff;
+        op.u.set_msi.delivery_mode = (msg->data >> 8) & 7;
+        op.u.set_msi.trig_mode = (msg->data >> 15) & 1;
+        op.u.set_msi.dest = (msg->address >> 12) & 0xff;
+        op.u.set_msi.dest_mode = (msg->address >> 2) & 1;
+        op.u.set_msi.addr = msg->address;
+        op.u.set_msi.data = msg->data;
+    }
+    return xai_xen_op(x, &op, "set_msi", errp);
+}
+
+static bool xai_xen_bind_bdf(XenAmdIommuV2Link *l, const XenAmdIommuV2Bdf *b,
+                             bool bind, Error **errp)
+{
+    XaiXenLink *x = l->priv;
+    struct xen_amd_iommu_v2_dm_op op = {
+        .op = XEN_DMOP_guest_iommu_bind_bdf,
+        .u.bind_bdf = {
+            .id = x->id,
+            .cmd = bind ? XEN_DMOP_GUEST_IOMMU_BDF_BIND
+                        : XEN_DMOP_GUEST_IOMMU_BDF_UNBIND,
+            .guest_sbdf = b->guest_bdf,
+            .machine_sbdf = (uint32_t)b->machine_seg << 16 | b->machine_bdf,
+        },
+    };
+
+    return xai_xen_op(x, &op, "bind_bdf", errp);
+}
+
+static bool xai_xen_send_msi(XenAmdIommuV2Link *l, const MSIMessage *msg)
+{
+    return xen_inject_msi(xen_domid, msg->address, msg->data) == 0;
+}
+
+/* Records from the hypervisor: interrupts to send, entries it wrote */
+static void xai_xen_fetch(XenAmdIommuV2Link *l)
+{
+    XaiXenLink *x = l->priv;
+    xen_dm_op_guest_iommu_record_t recs[XEN_DMOP_GUEST_IOMMU_FETCH_MAX];
+    struct xen_amd_iommu_v2_dm_op op = {
+        .op = XEN_DMOP_guest_iommu_ppr_channel,
+    };
+    int round, i;
+
+    for (round = 0; round < 16; round++) {
+        op.u.ppr_channel = (xen_dm_op_guest_iommu_ppr_channel_t) {
+            .id = x->id,
+            .cmd = XEN_DMOP_GUEST_IOMMU_CHAN_CMD_FETCH,
+            .nr = ARRAY_SIZE(recs),
+        };
+        if (xai_xen_dm_op(x, &op, recs, sizeof(recs))) {
+            return;
+        }
+        for (i = 0; i < op.u.ppr_channel.nr && i < ARRAY_SIZE(recs); i++) {
+            trace_xen_amd_iommu_v2_xen_record(recs[i].type, recs[i].entry[0],
+                                              recs[i].entry[1]);
+            if (recs[i].type == XEN_DMOP_GUEST_IOMMU_REC_INTERRUPT) {
+                xen_amd_iommu_v2_link_send_msi(l);
+            }
+        }
+        if (!op.u.ppr_channel.pending) {
+            return;
+        }
+    }
+}
+
+static void xai_xen_channel_event(void *opaque)
+{
+    XenAmdIommuV2Link *l = opaque;
+    XaiXenLink *x = l->priv;
+    evtchn_port_t port = qemu_xen_evtchn_pending(x->xe);
+
+    if (port == x->port) {
+        qemu_xen_evtchn_unmask(x->xe, port);
+        xai_xen_fetch(l);
+    }
+}
+
+static bool xai_xen_bind_channel(XenAmdIommuV2Link *l, Error **errp)
+{
+    XaiXenLink *x = l->priv;
+    struct xen_amd_iommu_v2_dm_op op = {
+        .op = XEN_DMOP_guest_iommu_ppr_channel,
+        .u.ppr_channel = {
+            .id = x->id,
+            .cmd = XEN_DMOP_GUEST_IOMMU_CHAN_CMD_BIND,
+        },
+    };
+    int port;
+
+    if (x->features & XEN_DMOP_GUEST_IOMMU_F_NOTIFY) {
+        op.u.ppr_channel.flags |= XEN_DMOP_GUEST_IOMMU_CHAN_PPR |
+                                  XEN_DMOP_GUEST_IOMMU_CHAN_EVENT;
+    }
+    if (!(x->features & XEN_DMOP_GUEST_IOMMU_F_HV_MSI)) {
+        op.u.ppr_channel.flags |= XEN_DMOP_GUEST_IOMMU_CHAN_DM_MSI;
+    }
+    if (!op.u.ppr_channel.flags) {
+        return true;        /* nothing to hear about */
+    }
+    if (!xai_xen_op(x, &op, "ppr_channel", errp)) {
+        return false;
+    }
+    x->xe = qemu_xen_evtchn_open();
+    if (!x->xe) {
+        error_setg_errno(errp, errno, "%s: cannot open event channels",
+                         TYPE_XEN_AMD_IOMMU_V2);
+        return false;
+    }
+    port = qemu_xen_evtchn_bind_interdomain(x->xe, xen_domid,
+                                            op.u.ppr_channel.port);
+    if (port < 0) {
+        error_setg_errno(errp, errno, "%s: cannot bind port %u",
+                         TYPE_XEN_AMD_IOMMU_V2, op.u.ppr_channel.port);
+        return false;
+    }
+    x->port = port;
+    qemu_set_fd_handler(qemu_xen_evtchn_fd(x->xe), xai_xen_channel_event,
+                        NULL, l);
+    return true;
+}
+
+static const XenAmdIommuV2LinkOps xai_xen_link_ops = {
+    .name = "xen",
+    .hypervisor_mmio = true,
+    .set_base = xai_xen_set_base,
+    .set_msi = xai_xen_set_msi,
+    .bind_bdf = xai_xen_bind_bdf,
+    .send_msi = xai_xen_send_msi,
+};
+
+static int xai_xen_open_privcmd(Error **errp)
+{
+    domid_t dom = xen_domid;
+    int fd = open("/dev/xen/privcmd", O_RDWR | O_CLOEXEC);
+
+    if (fd < 0) {
+        error_setg_errno(errp, errno, "%s: cannot open /dev/xen/privcmd",
+                         TYPE_XEN_AMD_IOMMU_V2);
+        return -1;
+    }
+    /* Like QEMU's own handles: good for this guest only */
+    if (ioctl(fd, IOCTL_PRIVCMD_RESTRICT, &dom) < 0 && errno != ENOTTY) {
+        error_setg_errno(errp, errno, "%s: cannot restrict privcmd to "
+                         "domain %u", TYPE_XEN_AMD_IOMMU_V2, dom);
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/*
+ * Ask the hypervisor for a fast path. 1: the link is Xen's; 0: none, with
+ * the reason in *why; -1: an error worth failing for, in errp.
+ */
+int xen_amd_iommu_v2_xen_probe(XenAmdIommuV2Link *l, unsigned id,
+                               uint64_t efr, const char **why,
+                               Error **errp)
+{
+    g_autofree XaiXenLink *x = g_new0(XaiXenLink, 1);
+    struct xen_amd_iommu_v2_dm_op op = {
+        .op = XEN_DMOP_guest_iommu_get_info,
+        .u.get_info = {
+            .magic = XEN_DMOP_GUEST_IOMMU_MAGIC_IN,
+            .abi_version = XEN_DMOP_GUEST_IOMMU_ABI_VERSION,
+        },
+    };
+    int rc;
+
+    x->fd = xai_xen_open_privcmd(errp);
+    if (x->fd < 0) {
+        return -1;
+    }
+    rc = xai_xen_dm_op(x, &op, NULL, 0);
+    if (rc == -EOPNOTSUPP || rc == -ENOSYS || (!rc &&
+        (op.u.get_info.magic != XEN_DMOP_GUEST_IOMMU_MAGIC_OUT ||
+         XEN_DMOP_GUEST_IOMMU_ABI_MAJOR(op.u.get_info.abi_version) !=
+         XEN_DMOP_GUEST_IOMMU_ABI_MAJOR(XEN_DMOP_GUEST_IOMMU_ABI_VERSION)))) {
+        *why = "the hypervisor offers no guest IOMMU device-model ops";
+        close(x->fd);
+        return 0;
+    }
+    if (rc) {
+        error_setg_errno(errp, -rc, "%s: XEN_DMOP_guest_iommu_get_info",
+                         TYPE_XEN_AMD_IOMMU_V2);
+        close(x->fd);
+        return -1;
+    }
+    if (op.u.get_info.unavailable || id >= op.u.get_info.max_instances ||
+        (efr & ~op.u.get_info.efr_max & 0xffffffffULL)) {
+        *why = op.u.get_info.unavailable ?
+               "the hypervisor runs no guest IOMMU for this domain" :
+               "the hypervisor cannot serve this instance or its features";
+        close(x->fd);
+        return 0;
+    }
+    x->id = id;
+    x->efr = efr;
+    x->features = op.u.get_info.features;
+    l->priv = g_steal_pointer(&x);
+    l->ops = &xai_xen_link_ops;
+    if (!xai_xen_bind_channel(l, errp)) {
+        return -1;
+    }
+    return 1;
+}
