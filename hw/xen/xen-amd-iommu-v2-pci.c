@@ -242,6 +242,35 @@ static XenAmdIommuV2Space *xai_space_new(XenAmdIommuV2State *s, PCIBus *bus,
     return sp;
 }
 
+/*
+ * A passed-through device the IOMMU covers: the fast path must know its
+ * machine BDF. Called as the device gets its address space, which is
+ * when libxl hot-plugs it.
+ */
+static void xai_pci_bind_passthrough(XenAmdIommuV2State *s, PCIBus *bus,
+                                     int devfn)
+{
+    PCIDevice *dev = bus->devices[devfn];
+    g_autofree char *host = NULL;
+    XenAmdIommuV2Bdf b = { .guest_bdf = PCI_BUILD_BDF(pci_bus_num(bus),
+                                                      devfn) };
+    Error *err = NULL;
+
+    if (!dev || !object_dynamic_cast(OBJECT(dev), "xen-pci-passthrough")) {
+        return;
+    }
+    host = object_property_get_str(OBJECT(dev), "hostaddr", &err);
+    if (!host ||
+        !xen_amd_iommu_v2_parse_bdf(host, &b.machine_seg, &b.machine_bdf,
+                                    &err) ||
+        !xen_amd_iommu_v2_link_bind(&s->link, &b, true, &err)) {
+        error_prepend(&err, "%s: passthrough device %02x:%02x.%x: ",
+                      TYPE_XEN_AMD_IOMMU_V2, pci_bus_num(bus),
+                      PCI_SLOT(devfn), PCI_FUNC(devfn));
+        error_report_err(err);
+    }
+}
+
 static AddressSpace *xai_pci_get_address_space(PCIBus *bus, void *opaque,
                                                int devfn)
 {
@@ -260,6 +289,7 @@ static AddressSpace *xai_pci_get_address_space(PCIBus *bus, void *opaque,
     }
     if (!spaces[devfn]) {
         spaces[devfn] = xai_space_new(s, bus, devfn);
+        xai_pci_bind_passthrough(s, bus, devfn);
     }
     return &spaces[devfn]->as;
 }
