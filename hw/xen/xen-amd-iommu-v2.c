@@ -156,7 +156,7 @@ static bool xai_dma_is_ram(XenAmdIommuV2Engine *e, hwaddr addr, hwaddr len,
     hwaddr xlat, plen = UINT64_MAX - addr;
 
     if (e->ram_cache_valid && addr >= e->ram_cache_start &&
-        len <= e->ram_cache_end - addr) {
+        addr < e->ram_cache_end && len <= e->ram_cache_end - addr) {
         return true;
     }
     RCU_READ_LOCK_GUARD();

@@ -1107,6 +1107,50 @@ static void test_remap_large_and_skip(void)
     remap_stop(r);
 }
 
+/* Hostile translation structures: tables over MMIO, bad modes, sizes */
+static void test_remap_hostile_tables(void)
+{
+    Remap *r = remap_start();
+    uint64_t dst = page(r);
+    uint64_t regs = r->x->bar.addr;
+
+    iommu_on(r);
+    /* Mode 7 is reserved: ILLEGAL_DEV_TABLE_ENTRY, access aborted */
+    set_dte(r, page(r) | DTE_MODE(7) | DTE_V | DTE_TV | DTE_IR | DTE_IW,
+            DOMID);
+    qtest_writeq(r->x->qts, dst, 0x77);
+    edu_dma(r, EDU_BUF, dst, true);
+    g_assert_cmphex(qtest_readq(r->x->qts, dst), ==, 0x77);
+    expect_event(r, 0, 1, dst, 0, 0);
+
+    /* A page table over the IOMMU's own registers: a hardware error */
+    set_dte(r, regs | DTE_MODE(4) | DTE_V | DTE_TV | DTE_IR | DTE_IW,
+            DOMID);
+    qxai_submit(r->x, qxai_cmd(QXAI_CMD_INV_DEVTAB_ENTRY, EDU_DEVID), 0);
+    edu_dma(r, EDU_BUF, dst, true);
+    g_assert_cmphex(qtest_readq(r->x->qts, dst), ==, 0x77);
+    expect_event(r, 1, 4, dst, 0, 0);
+
+    /* The device table itself over MMIO: DEV_TAB_HARDWARE_ERROR */
+    qxai_control_clear(r->x, QXAI_CTRL_IOMMU_EN);
+    qxai_writeq(r->x, QXAI_DEVTAB_BASE, regs);
+    qxai_control_set(r->x, QXAI_CTRL_IOMMU_EN);
+    edu_dma(r, EDU_BUF, dst, true);
+    expect_event(r, 2, 3, dst, 0, 0);
+
+    /* Through all of it the device kept working: back to a sane table */
+    qxai_control_clear(r->x, QXAI_CTRL_IOMMU_EN);
+    qxai_writeq(r->x, QXAI_DEVTAB_BASE, r->devtab);
+    set_dte(r, 0, 0);
+    qxai_control_set(r->x, QXAI_CTRL_IOMMU_EN);
+    qtest_writeq(r->x->qts, EDU_BUF, 0);
+    qtest_writeq(r->x->qts, dst, 0x99);
+    edu_copy(r, dst, dst + 8);
+    g_assert_cmphex(qtest_readq(r->x->qts, dst + 8), ==, 0x99);
+    g_assert_cmpuint(ring_ptr(r->x, QXAI_EVT_TAIL), ==, 3);
+    remap_stop(r);
+}
+
 /* A cached translation is never used after its invalidation completes */
 static void test_remap_invalidation(void)
 {
@@ -1700,6 +1744,8 @@ int main(int argc, char **argv)
     qtest_add_func("/xen-amd-iommu-v2/remap/4-level", test_remap_4level);
     qtest_add_func("/xen-amd-iommu-v2/remap/large-and-skip",
                    test_remap_large_and_skip);
+    qtest_add_func("/xen-amd-iommu-v2/remap/hostile-tables",
+                   test_remap_hostile_tables);
     qtest_add_func("/xen-amd-iommu-v2/remap/invalidation",
                    test_remap_invalidation);
     qtest_add_func("/xen-amd-iommu-v2/pasid/dma", test_pasid_dma);
