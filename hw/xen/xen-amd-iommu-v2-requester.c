@@ -248,6 +248,9 @@ static uint64_t req_mmio_read(void *opaque, hwaddr addr, unsigned size)
     uint64_t val = 0;
 
     if (addr >= REQ_BUF) {
+        if (addr - REQ_BUF + size > REQ_BUF_SIZE) {
+            return 0;
+        }
         memcpy(&val, r->buf + addr - REQ_BUF, size);
         return le64_to_cpu(val);
     }
@@ -283,6 +286,9 @@ static void req_mmio_write(void *opaque, hwaddr addr, uint64_t val,
     XenAmdIommuV2Requester *r = opaque;
 
     if (addr >= REQ_BUF) {
+        if (addr - REQ_BUF + size > REQ_BUF_SIZE) {
+            return;
+        }
         val = cpu_to_le64(val);
         memcpy(r->buf + addr - REQ_BUF, &val, size);
         return;

@@ -276,10 +276,12 @@ static XaiFault xai_host_walk(XenAmdIommuV2Engine *e, XaiWalk *w, hwaddr iova,
                  * encodes the size, between this level's page size and
                  * the next level's; the PTE is repeated over the range.
                  */
-                size = 1ULL << (ctz64(~(pte | 0xfffULL)) + 1);
-                if (size <= (1ULL << shift) || size >= (1ULL << shift) << 9) {
+                unsigned ones = ctz64(~(pte | 0xfffULL));  /* 64: all */
+
+                if (ones + 1 <= shift || ones + 1 >= shift + 9) {
                     return XAI_PAGE_FAULT;
                 }
+                size = 1ULL << (ones + 1);
             }
             t->addr = (pte & XAI_PTE_ADDR & ~(size - 1)) |
                       (iova & (size - 1) & ~0xfffULL);

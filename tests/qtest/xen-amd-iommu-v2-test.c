@@ -1138,6 +1138,29 @@ static void test_remap_hostile_tables(void)
     edu_dma(r, EDU_BUF, dst, true);
     expect_event(r, 2, 3, dst, 0, 0);
 
+    /*
+     * A PTE of all ones (next level 7, no clear address bit to end the
+     * size): no page size, a fault. Found by fuzzing (a shift by 65).
+     */
+    {
+        uint64_t l4 = page(r), l3 = page(r), l2 = page(r), l1 = page(r);
+
+        qtest_writeq(r->x->qts, l4, l3 | PTE_NEXT(3) | PTE_PR | PTE_IR |
+                     PTE_IW);
+        qtest_writeq(r->x->qts, l3, l2 | PTE_NEXT(2) | PTE_PR | PTE_IR |
+                     PTE_IW);
+        qtest_writeq(r->x->qts, l2, l1 | PTE_NEXT(1) | PTE_PR | PTE_IR |
+                     PTE_IW);
+        qtest_writeq(r->x->qts, l1 + 8 * 8, ~0ULL);
+        qxai_control_clear(r->x, QXAI_CTRL_IOMMU_EN);
+        qxai_writeq(r->x, QXAI_DEVTAB_BASE, r->devtab);
+        set_dte(r, l4 | DTE_MODE(4) | DTE_V | DTE_TV | DTE_IR | DTE_IW,
+                DOMID);
+        qxai_control_set(r->x, QXAI_CTRL_IOMMU_EN);
+        edu_dma(r, 0x8000, EDU_BUF, false);
+        expect_event(r, 3, 2, 0x8000, 0, 0);
+    }
+
     /* Through all of it the device kept working: back to a sane table */
     qxai_control_clear(r->x, QXAI_CTRL_IOMMU_EN);
     qxai_writeq(r->x, QXAI_DEVTAB_BASE, r->devtab);
@@ -1147,7 +1170,7 @@ static void test_remap_hostile_tables(void)
     qtest_writeq(r->x->qts, dst, 0x99);
     edu_copy(r, dst, dst + 8);
     g_assert_cmphex(qtest_readq(r->x->qts, dst + 8), ==, 0x99);
-    g_assert_cmpuint(ring_ptr(r->x, QXAI_EVT_TAIL), ==, 3);
+    g_assert_cmpuint(ring_ptr(r->x, QXAI_EVT_TAIL), ==, 4);
     remap_stop(r);
 }
 
@@ -1382,6 +1405,19 @@ static void test_pasid_dma(void)
         g_assert_cmpuint(qpci_io_readl(p->rq, p->rq_bar, 0x18), ==, 0);
         g_assert_cmphex(qpci_io_readq(p->rq, p->rq_bar, 0x800), ==, 0x610);
     }
+    pasid_stop(p);
+}
+
+/* The requester's buffer ends where it ends. Found by fuzzing. */
+static void test_requester_buffer_bounds(void)
+{
+    Pasid *p = pasid_start();
+
+    qpci_io_writeq(p->rq, p->rq_bar, 0xff8, 0x1122334455667788ULL);
+    g_assert_cmphex(qpci_io_readq(p->rq, p->rq_bar, 0xff8), ==,
+                    0x1122334455667788ULL);
+    qpci_io_writel(p->rq, p->rq_bar, 0xffc, 0xabcd);
+    g_assert_cmphex(qpci_io_readl(p->rq, p->rq_bar, 0xffc), ==, 0xabcd);
     pasid_stop(p);
 }
 
@@ -1749,6 +1785,8 @@ int main(int argc, char **argv)
     qtest_add_func("/xen-amd-iommu-v2/remap/invalidation",
                    test_remap_invalidation);
     qtest_add_func("/xen-amd-iommu-v2/pasid/dma", test_pasid_dma);
+    qtest_add_func("/xen-amd-iommu-v2/pasid/requester-buffer",
+                   test_requester_buffer_bounds);
     qtest_add_func("/xen-amd-iommu-v2/pasid/ppr-round-trip",
                    test_pasid_ppr_round_trip);
     qtest_add_func("/xen-amd-iommu-v2/link/bindings", test_link_bindings);
