@@ -83,6 +83,13 @@ for p in device-id prefetch ppr gt ia he gio eph pasid-bits host-levels \
 done
 record "-device xen-amd-iommu-v2,help documents every property" $rc
 
+# With Xen (the main build) the hypervisor link is compiled and linked
+# against Debian's Xen 4.17 libraries.
+nm "$QEMU_BIN" | grep -q xen_amd_iommu_v2_xen_probe &&
+    nm "$QEMU_BIN" | grep -q xai_xen_dm_op &&
+    ldd "$QEMU_BIN" | grep -q libxenevtchn
+record "the Xen link is built and linked against the Xen libraries" $?
+
 # Without Xen the hypervisor link compiles out and the device still works.
 XAI_XEN=disable XAI_BUILD_DIR=$OUT/build-noxen \
     XAI_NINJA_TARGETS=qemu-system-x86_64 \
