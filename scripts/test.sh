@@ -85,16 +85,18 @@ record "-device xen-amd-iommu-v2,help documents every property" $rc
 
 # With Xen (the main build) the hypervisor link is compiled and linked
 # against Debian's Xen 4.17 libraries.
-nm "$QEMU_BIN" | grep -q xen_amd_iommu_v2_xen_probe &&
-    nm "$QEMU_BIN" | grep -q xai_xen_dm_op &&
-    ldd "$QEMU_BIN" | grep -q libxenevtchn
+syms=$(nm "$QEMU_BIN")
+grep -q xen_amd_iommu_v2_xen_probe <<< "$syms" &&
+    grep -q xai_xen_dm_op <<< "$syms" &&
+    ldd "$QEMU_BIN" | grep libxenevtchn > /dev/null
 record "the Xen link is built and linked against the Xen libraries" $?
 
 # Without Xen the hypervisor link compiles out and the device still works.
 XAI_XEN=disable XAI_BUILD_DIR=$OUT/build-noxen \
     XAI_NINJA_TARGETS=qemu-system-x86_64 \
     bash "$here/scripts/build.sh" > "$log_dir/build-noxen.log" 2>&1 &&
-    ! nm "$OUT/build-noxen/qemu-system-x86_64" | grep -q xai_xen_dm_op &&
+    ! nm "$OUT/build-noxen/qemu-system-x86_64" | grep xai_xen_dm_op \
+        > /dev/null &&
     "$OUT/build-noxen/qemu-system-x86_64" -device xen-amd-iommu-v2,help \
         > /dev/null 2>&1
 rc=$?
