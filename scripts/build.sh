@@ -84,7 +84,9 @@ overlay
 merge_trace_events
 apply_patches
 
-export CCACHE_DIR=${CCACHE_DIR:-$OUT/ccache}
+# Shared by every clone and build folder on the machine: a fresh clone
+# (CI) rebuilds from the cache.
+export CCACHE_DIR=${CCACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/xen-amd-iommu-v2-ccache}
 cc_args=()
 command -v ccache >/dev/null && cc_args=(--cc="ccache gcc" --cxx="ccache g++")
 # shellcheck disable=SC2086
