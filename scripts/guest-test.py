@@ -56,10 +56,12 @@ class Checks:
             self.failed += 1
 
 
-def check_kernel(qemu, kernel, efr, base):
-    c = Checks("guest %s" % kernel)
+def check_kernel(qemu, kernel, efr, base, machine="q35"):
+    c = Checks("guest %s%s" % (kernel, "" if machine == "q35"
+                               else " on " + machine))
     r = guest.boot(qemu=qemu, kernel=kernel, iommu="xen-amd-iommu-v2",
-                   timeout=240)
+                   timeout=240,
+                   extra_args=() if machine == "q35" else ("-M", machine))
     dmesg = r["iommu_dmesg"]
     c.check(r["reached_done"], "guest ran its report",
             "timed out" if r["timed_out"] else "; ".join(r["console_tail"]))
@@ -107,8 +109,11 @@ def main():
     a = ap.parse_args()
     efr, base = device_facts(a.qemu)
     passed = failed = 0
-    for kernel in a.kernel or ["6.1", "6.12"]:
-        c = check_kernel(a.qemu, kernel, efr, base)
+    runs = [(k, "q35") for k in a.kernel or ["6.1", "6.12"]]
+    if not a.kernel:
+        runs.append(("6.1", "pc"))     # the IVRS on i440fx too
+    for kernel, machine in runs:
+        c = check_kernel(a.qemu, kernel, efr, base, machine)
         passed += c.passed
         failed += c.failed
     return 1 if failed else 0
