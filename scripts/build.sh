@@ -87,8 +87,10 @@ apply_patches
 # Shared by every clone and build folder on the machine: a fresh clone
 # (CI) rebuilds from the cache.
 export CCACHE_DIR=${CCACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/xen-amd-iommu-v2-ccache}
-cc_args=()
-command -v ccache >/dev/null && cc_args=(--cc="ccache gcc" --cxx="ccache g++")
+cc=${XAI_CC:-gcc}
+cxx=${XAI_CXX:-g++}
+cc_args=(--cc="$cc" --cxx="$cxx")
+command -v ccache >/dev/null && cc_args=(--cc="ccache $cc" --cxx="ccache $cxx")
 # shellcheck disable=SC2086
 configure --target-list=x86_64-softmmu --python=/usr/bin/python3 \
     --disable-install-blobs --disable-docs --disable-download \

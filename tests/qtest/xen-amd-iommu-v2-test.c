@@ -1481,7 +1481,8 @@ static void test_pasid_ppr_round_trip(void)
  * QMP, with QEMU's own engine at the other end.
  */
 
-static QList *link_calls(QXenAmdIommuV2 *x, uint64_t out[3])
+/* set_base, set_msi and bind_bdf calls the link has seen */
+static void link_calls(QXenAmdIommuV2 *x, uint64_t out[3])
 {
     QDict *info = query_device(x);
     QList *calls = qdict_get_qlist(info, "link-calls");
@@ -1493,7 +1494,6 @@ static QList *link_calls(QXenAmdIommuV2 *x, uint64_t out[3])
     }
     g_assert_cmpint(i, ==, 3);
     qobject_unref(info);
-    return NULL;
 }
 
 static void expect_bindings(QXenAmdIommuV2 *x, const char *const *want)
@@ -1585,6 +1585,12 @@ static void test_link_base_and_msi(void)
     /* MSI programming reaches the link; the engine's MSIs use it */
     link_calls(x, calls);
     msi = msi_to_ram(x);
+    {
+        uint64_t after[3];
+
+        link_calls(x, after);
+        g_assert_cmpuint(after[1], >, calls[1]);
+    }
     info = query_device(x);
     g_assert(qdict_get_bool(info, "link-msi-enabled"));
     g_assert_cmphex(dict_uint(info, "link-msi-address"), ==, msi);
