@@ -22,9 +22,10 @@
 #   --no-dma-master   the IOMMU alone, without the requester whose DMA goes
 #                     through it (translation is then not reached)
 #   --no-measure      skip replaying the corpus for its total coverage
-#   --smoke S         S-second campaign from the seeds into a scratch corpus;
+#   --smoke S         S-second campaign from the seeds into a scratch corpus
+#                     (plus the shared corpus if XAI_SMOKE_USE_CORPUS=1);
 #                     exits 1 on any finding (crash, hang, leak, OOM,
-#                     sanitizer report), 0 otherwise
+#                     sanitizer report, known findings included), else 0
 #   --reproduce FILE  run one input (a reproducer) and show what it does
 #   --print-env       print the environment that reproduces this target
 #
@@ -32,6 +33,9 @@
 # FUZZ-SUMMARY line for scripts to read.
 set -euo pipefail
 
+# The whole script is one block, read before it runs: a campaign runs for
+# hours, and bash would otherwise read an edited script from the middle.
+{
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/scripts/common.sh"
 
@@ -130,9 +134,10 @@ dict=$FUZZ_DIR/$target.dict
 
 export QEMU_FUZZ_ARGS=${XAI_FUZZ_ARGS:-$fuzz_args}
 export QEMU_FUZZ_OBJECTS=${XAI_FUZZ_OBJECTS:-$fuzz_objects}
-# UBSan reports are fatal, so libFuzzer keeps them as crashes. QEMU frees
-# little at exit and generic-fuzz allocates per input: leaks are checked
-# per input by libFuzzer (-detect_leaks), not at exit.
+# UBSan reports are fatal, so libFuzzer keeps them as crashes. Leaks are
+# checked per input by libFuzzer (-detect_leaks) as long as it can: it
+# stops by itself when QEMU's global state grows ("disabled leak detection
+# after every mutation"), so few leaks can be found this way.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1:detect_stack_use_after_return=0:allocator_may_return_null=1}
 ubsan=halt_on_error=1:abort_on_error=1:print_stacktrace=1:symbolize=1
 # Findings already reported and not yet fixed, as UBSan suppressions.
@@ -207,8 +212,9 @@ if [ -n "$smoke" ]; then
     scratch=$(mktemp -d "$FUZZ_DIR/smoke-XXXXXX")
     trap 'rm -rf "$scratch"' EXIT
     inputs=("$scratch" "$seeds")
-    [ -d "$corpus" ] && [ -n "$(ls -A "$corpus" 2>/dev/null)" ] &&
-        [ -n "${XAI_SMOKE_USE_CORPUS:-}" ] && inputs+=("$corpus")
+    if [ -n "${XAI_SMOKE_USE_CORPUS:-}" ] && [ -d "$corpus" ]; then
+        inputs+=("$corpus")
+    fi
     log=${log:-$FUZZ_DIR/logs/smoke-$target-$stamp.log}
 else
     mkdir -p "$corpus"
@@ -403,3 +409,4 @@ if [ -n "$smoke" ] && [ "$findings" -gt 0 ]; then
     exit 1
 fi
 exit 0
+}

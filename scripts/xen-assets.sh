@@ -43,6 +43,10 @@ XEN_SERIES=4.17
 # the HVM guest's bus 0; the IVRS names the IOMMU by this device ID.
 GUEST_SLOT=${XAI_XEN_GUEST_SLOT:-8}
 GUEST_KERNEL=${XAI_XEN_GUEST_KERNEL:-6.12}
+# As scripts/guest.py boots the demo guest; dom0's init may append more.
+# xen_emul_unplug=never: Linux would have QEMU unplug its emulated disks
+# (the virtio-blk one too) in favour of PV ones.
+GUEST_CMDLINE="console=ttyS0 iomem=relaxed panic=-1 quiet xai.wait=90 xen_emul_unplug=never"
 DOM0_KERNEL=6.1
 
 # Dom0 modules: the root disk, its file system (ext4 asks the crypto API
@@ -345,6 +349,7 @@ rootfs_project() {
     dom0_init | put "$ROOTFS/sbin/xai-dom0-init" 755
     qmp_client | put "$opt/bin/xai-qmp" 755
     echo "$GUEST_SLOT" | put "$ROOTFS/etc/xai/slot"
+    echo "$GUEST_CMDLINE" | put "$ROOTFS/etc/xai/guest-cmdline"
 }
 
 # The IVRS QEMU builds for a q35 machine with the device at GUEST_SLOT on
@@ -466,7 +471,7 @@ memory = 512
 vcpus = 1
 kernel = "/opt/xai/guest/vmlinuz"
 ramdisk = "/opt/xai/guest/initramfs.cpio.gz"
-cmdline = "console=ttyS0 iomem=relaxed panic=-1 quiet xai.wait=90"
+cmdline = "$GUEST_CMDLINE"
 serial = "file:/run/xai/hvm-serial.log"
 vnc = 0
 vga = "none"
@@ -552,7 +557,9 @@ mkdir -p /run/xen /run/xenstored /run/xai /var/log/xen /var/lib/xen \
 mark dom0-userspace "$(uname -r)"
 
 # Kernel command line: xai.timeout=S (how long the guest has),
-# xai.guest=iommu|plain (which /etc/xai/<name>.cfg)
+# xai.guest=iommu|plain (which /etc/xai/<name>.cfg), xai.guest_cpus=LIST
+# (the physical CPUs the guest's vCPU may run on), xai.guest_args=A,B,..
+# (more options for the guest's kernel, commas for spaces)
 cmdline=$(cat /proc/cmdline)
 opt() {
     local w
@@ -563,6 +570,13 @@ opt() {
 }
 timeout=$(opt xai.timeout) || timeout=240
 guest=$(opt xai.guest) || guest=iommu
+xlargs=()
+if cpus=$(opt xai.guest_cpus); then
+    xlargs+=("cpus=\"$cpus\"")
+fi
+if more=$(opt xai.guest_args); then
+    xlargs+=("cmdline=\"$(cat /etc/xai/guest-cmdline) ${more//,/ }\"")
+fi
 
 mount -t xenfs xenfs /proc/xen || fail "mount xenfs"
 xenstored --pid-file /run/xenstored.pid || fail "xenstored"
@@ -577,7 +591,7 @@ echo "xai: disk sha256 $(sha256sum /run/xai/disk.img | cut -d' ' -f1)"
 : > /run/xai/hvm-serial.log
 
 mark xl-create-start
-if ! xl create "/etc/xai/$guest.cfg" > /run/xai/xl-create.log 2>&1; then
+if ! xl create "/etc/xai/$guest.cfg" "${xlargs[@]}" > /run/xai/xl-create.log 2>&1; then
     sed 's/^/xl| /' /run/xai/xl-create.log
     for f in /var/log/xen/qemu-dm-xai-hvm.log /var/log/xen/xl-xai-hvm.log; do
         [ -f "$f" ] && sed "s|^|$(basename "$f")| |" "$f"

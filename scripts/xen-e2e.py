@@ -67,7 +67,7 @@ POWEROFF_GRACE = 20
 
 
 def outer_command(qemu, console, guest_kind, guest_timeout, verbose,
-                  single_thread):
+                  single_thread, xen_append="", dom0_append=""):
     boot = os.path.join(XEN_DIR, "boot")
     xen_args = ["dom0_mem=768M,max:768M", "console=com1",
                 "com1=115200,8n1",
@@ -75,15 +75,17 @@ def outer_command(qemu, console, guest_kind, guest_timeout, verbose,
                 "cpuidle=0"]
     if verbose:
         xen_args += ["loglvl=all", "guest_loglvl=all"]
+    xen_args += xen_append.split()
     dom0_args = ["console=hvc0", "xai.timeout=%d" % guest_timeout,
                  "xai.guest=%s" % guest_kind]
     if not verbose:
         dom0_args.append("quiet")
+    dom0_args += dom0_append.split()
     accel = "tcg,thread=single" if single_thread else "tcg"
     # Multiboot modules: the dom0 kernel with its command line, then its
-    # initramfs.
+    # initramfs; a comma inside a module's command line is doubled.
     modules = "%s %s,%s" % (os.path.join(boot, "vmlinuz"),
-                            " ".join(dom0_args),
+                            " ".join(dom0_args).replace(",", ",,"),
                             os.path.join(boot, "dom0-initrd.gz"))
     return [qemu, "-nodefaults", "-M", "q35", "-accel", accel,
             # -monitor: Xen would use MWAIT, which TCG does not offer.
@@ -328,6 +330,11 @@ def main():
                     help="Xen and dom0 kernel messages at full level")
     ap.add_argument("--single-thread", action="store_true",
                     help="one TCG thread for both vCPUs (thread=single)")
+    ap.add_argument("--xen-append", default="",
+                    help="more Xen command line options")
+    ap.add_argument("--dom0-append", default="",
+                    help="more dom0 kernel command line options (xai.* "
+                    "ones are read by dom0's init)")
     ap.add_argument("--keep", action="store_true",
                     help="keep the run's folder (kept anyway on failure)")
     a = ap.parse_args()
@@ -337,8 +344,12 @@ def main():
     work = tempfile.mkdtemp(prefix="e2e-%s-" % a.guest,
                             dir=os.path.join(XEN_DIR, "runs"))
     console = os.path.join(work, "console.log")
-    argv = outer_command(a.qemu, console, a.guest, a.guest_timeout,
-                         a.verbose, a.single_thread)
+    # A private copy: the build may relink the binary during the run.
+    qemu = os.path.join(work, "qemu-system-x86_64")
+    shutil.copy2(a.qemu, qemu)
+    argv = outer_command(qemu, console, a.guest, a.guest_timeout,
+                         a.verbose, a.single_thread, a.xen_append,
+                         a.dom0_append)
     print("$ " + shlex.join(argv), flush=True)
 
     def stream(line):
@@ -374,6 +385,7 @@ def main():
         for line in f["console_tail"]:
             print("  " + line)
     keep = a.keep or c.failed
+    os.unlink(qemu)
     if keep:
         print("info: xen: run kept in %s" % work)
     else:

@@ -42,7 +42,7 @@
 #define REQ_TAG         0x20
 #define REQ_REPEAT      0x24
 #define REQ_STRIDE      0x28
-#define REQ_REPEAT_MAX  (1u << 24)
+#define REQ_REPEAT_MAX  (1u << 20)      /* bounded work per register write */
 #define REQ_BUF         0x800
 #define REQ_BUF_SIZE    0x800
 
@@ -251,7 +251,7 @@ static uint64_t req_mmio_read(void *opaque, hwaddr addr, unsigned size)
         if (addr - REQ_BUF + size > REQ_BUF_SIZE) {
             return 0;
         }
-        memcpy(&val, r->buf + addr - REQ_BUF, size);
+        memcpy(&val, r->buf + (addr - REQ_BUF), size);
         return le64_to_cpu(val);
     }
     switch (addr) {
@@ -290,7 +290,7 @@ static void req_mmio_write(void *opaque, hwaddr addr, uint64_t val,
             return;
         }
         val = cpu_to_le64(val);
-        memcpy(r->buf + addr - REQ_BUF, &val, size);
+        memcpy(r->buf + (addr - REQ_BUF), &val, size);
         return;
     }
     switch (addr) {

@@ -278,7 +278,8 @@ static XaiFault xai_host_walk(XenAmdIommuV2Engine *e, XaiWalk *w, hwaddr iova,
                  */
                 unsigned ones = ctz64(~(pte | 0xfffULL));  /* 64: all */
 
-                if (ones + 1 <= shift || ones + 1 >= shift + 9) {
+                if (ones + 1 <= shift || ones + 1 >= shift + 9 ||
+                    ones + 1 >= 64) {
                     return XAI_PAGE_FAULT;
                 }
                 size = 1ULL << (ones + 1);

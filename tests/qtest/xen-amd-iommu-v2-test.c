@@ -1161,6 +1161,18 @@ static void test_remap_hostile_tables(void)
         expect_event(r, 3, 2, 0x8000, 0, 0);
     }
 
+    /* The same at level 6, where the size could reach 2^64 (fuzzing) */
+    {
+        uint64_t l6 = page(r);
+
+        qtest_writeq(r->x->qts, l6, ~0ULL);
+        set_dte(r, l6 | DTE_MODE(6) | DTE_V | DTE_TV | DTE_IR | DTE_IW,
+                DOMID);
+        qxai_submit(r->x, qxai_cmd(QXAI_CMD_INV_DEVTAB_ENTRY, EDU_DEVID), 0);
+        edu_dma(r, 0x9000, EDU_BUF, false);
+        expect_event(r, 4, 2, 0x9000, 0, 0);
+    }
+
     /* Through all of it the device kept working: back to a sane table */
     qxai_control_clear(r->x, QXAI_CTRL_IOMMU_EN);
     qxai_writeq(r->x, QXAI_DEVTAB_BASE, r->devtab);
@@ -1170,7 +1182,7 @@ static void test_remap_hostile_tables(void)
     qtest_writeq(r->x->qts, dst, 0x99);
     edu_copy(r, dst, dst + 8);
     g_assert_cmphex(qtest_readq(r->x->qts, dst + 8), ==, 0x99);
-    g_assert_cmpuint(ring_ptr(r->x, QXAI_EVT_TAIL), ==, 4);
+    g_assert_cmpuint(ring_ptr(r->x, QXAI_EVT_TAIL), ==, 5);
     remap_stop(r);
 }
 
@@ -1413,6 +1425,8 @@ static void test_requester_buffer_bounds(void)
 {
     Pasid *p = pasid_start();
 
+    qpci_io_writel(p->rq, p->rq_bar, 0xf00, 0x5a5a);
+    g_assert_cmphex(qpci_io_readl(p->rq, p->rq_bar, 0xf00), ==, 0x5a5a);
     qpci_io_writeq(p->rq, p->rq_bar, 0xff8, 0x1122334455667788ULL);
     g_assert_cmphex(qpci_io_readq(p->rq, p->rq_bar, 0xff8), ==,
                     0x1122334455667788ULL);
