@@ -26,18 +26,22 @@ record() {     # name status
 
 # The qtest suite, one TAP line per test case.
 run_qtest() {
-    local name=$1 log=$log_dir/$1.tap
+    run_qtest_as "$1" ""
+}
+
+run_qtest_as() {      # test-program label
+    local name=$1 label=${2:+ ($2)} log=$log_dir/$1${2:+-$2}.tap
     QTEST_QEMU_BINARY=$QEMU_BIN timeout 900 \
         "$BUILD_DIR/tests/qtest/$name" --tap -k > "$log" 2>"$log_dir/$name.err"
     local rc=$?
     while read -r line; do
         case "$line" in
-        "ok "*) record "$name $(echo "$line" | cut -d" " -f3-)" 0 ;;
-        "not ok "*) record "$name $(echo "$line" | cut -d" " -f4-)" 1 ;;
+        "ok "*) record "$name$label $(echo "$line" | cut -d" " -f3-)" 0 ;;
+        "not ok "*) record "$name$label $(echo "$line" | cut -d" " -f4-)" 1 ;;
         esac
     done < "$log"
     if [ $rc != 0 ] && ! grep -q '^not ok' "$log"; then
-        record "$name (exit status $rc; see $log_dir/$name.err)" 1
+        record "$name$label (exit status $rc; see $log_dir/$name.err)" 1
         tail -20 "$log_dir/$name.err"
     fi
 }
@@ -82,6 +86,24 @@ for p in device-id prefetch ppr gt ia he gio eph pasid-bits host-levels \
     echo "$help" | grep -E "^ +$p=.* - " >/dev/null || { rc=1; echo "undocumented: $p"; }
 done
 record "-device xen-amd-iommu-v2,help documents every property" $rc
+
+# Hardening: the same qtest suite against a QEMU built with ASan and UBSan
+# (scripts/sanitize.sh), then a short coverage-guided fuzzing campaign
+# that fails on any finding.
+if bash "$here/scripts/fuzz-build.sh" > "$log_dir/fuzz-build.log" 2>&1; then
+    ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+    UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1 \
+    QEMU_BIN=$OUT/build-fuzz/qemu-system-x86_64 run_qtest_as \
+        xen-amd-iommu-v2-test "asan+ubsan"
+    bash "$here/scripts/fuzz.sh" --smoke 120 > "$log_dir/fuzz-smoke.log" 2>&1
+    rc=$?
+    record "fuzz smoke: 120 s of generic-fuzz (ASan+UBSan), no finding" $rc
+    grep -E "^FUZZ-SUMMARY|execs" "$log_dir/fuzz-smoke.log" | tail -2
+    [ $rc = 0 ] || tail -30 "$log_dir/fuzz-smoke.log"
+else
+    record "sanitizer and fuzzer build (scripts/fuzz-build.sh)" 1
+    tail -20 "$log_dir/fuzz-build.log"
+fi
 
 # With Xen (the main build) the hypervisor link is compiled and linked
 # against Debian's Xen 4.17 libraries.

@@ -67,7 +67,7 @@ POWEROFF_GRACE = 20
 
 
 def outer_command(qemu, console, guest_kind, guest_timeout, verbose,
-                  single_thread, xen_append="", dom0_append=""):
+                  single_thread, pin, xen_append="", dom0_append=""):
     boot = os.path.join(XEN_DIR, "boot")
     xen_args = ["dom0_mem=768M,max:768M", "console=com1",
                 "com1=115200,8n1",
@@ -75,9 +75,15 @@ def outer_command(qemu, console, guest_kind, guest_timeout, verbose,
                 "cpuidle=0"]
     if verbose:
         xen_args += ["loglvl=all", "guest_loglvl=all"]
+    if pin:
+        # dom0 on CPU 0, the HVM guest on CPU 1: sharing a CPU, the two
+        # corrupt dom0's processes (see docs/system/devices/xen-e2e.rst).
+        xen_args += ["dom0_max_vcpus=1", "dom0_vcpus_pin"]
     xen_args += xen_append.split()
     dom0_args = ["console=hvc0", "xai.timeout=%d" % guest_timeout,
                  "xai.guest=%s" % guest_kind]
+    if pin:
+        dom0_args.append("xai.guest_cpus=1")
     if not verbose:
         dom0_args.append("quiet")
     dom0_args += dom0_append.split()
@@ -330,6 +336,8 @@ def main():
                     help="Xen and dom0 kernel messages at full level")
     ap.add_argument("--single-thread", action="store_true",
                     help="one TCG thread for both vCPUs (thread=single)")
+    ap.add_argument("--no-pin", action="store_true",
+                    help="let dom0 and the guest share both CPUs")
     ap.add_argument("--xen-append", default="",
                     help="more Xen command line options")
     ap.add_argument("--dom0-append", default="",
@@ -348,7 +356,8 @@ def main():
     qemu = os.path.join(work, "qemu-system-x86_64")
     shutil.copy2(a.qemu, qemu)
     argv = outer_command(qemu, console, a.guest, a.guest_timeout,
-                         a.verbose, a.single_thread, a.xen_append,
+                         a.verbose, a.single_thread, not a.no_pin,
+                         a.xen_append,
                          a.dom0_append)
     print("$ " + shlex.join(argv), flush=True)
 
