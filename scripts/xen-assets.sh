@@ -16,9 +16,13 @@
 #                            guest's initramfs (scripts/guest-init.sh)
 #   /opt/xai/guest/ivrs.bin  the IVRS QEMU builds for the device at the
 #                            guest's slot, given to xl as acpi_firmware
-#   /etc/xai/hvm.cfg         the xl config (device_model_override, args)
+#   /opt/xai/bin/xai-qmp     a one-command QMP client
+#   /etc/xai/<kind>.cfg      the guest's xl configs (iommu, iommu-disk,
+#                            plain: see hvm_config)
 #   /sbin/xai-dom0-init      dom0's init: Xen's daemons, xl create, the
-#                            guest's serial console forwarded to dom0's
+#                            guest's consoles forwarded to dom0's, QMP
+#
+# scripts/xen-e2e.py boots it; docs/system/devices/xen-e2e.rst tells more.
 #
 # Packages come from Debian's archive only; the hypervisor package is
 # downloaded and unpacked, never installed on the host. Idempotent: a
@@ -45,8 +49,10 @@ GUEST_SLOT=${XAI_XEN_GUEST_SLOT:-8}
 GUEST_KERNEL=${XAI_XEN_GUEST_KERNEL:-6.12}
 # As scripts/guest.py boots the demo guest; dom0's init may append more.
 # xen_emul_unplug=never: Linux would have QEMU unplug its emulated disks
-# (the virtio-blk one too) in favour of PV ones.
-GUEST_CMDLINE="console=ttyS0 iomem=relaxed panic=-1 quiet xai.wait=90 xen_emul_unplug=never"
+# (the virtio-blk one too) in favour of PV ones. console=hvc0 last: /init
+# reports on the PV console, a shared ring, where each character on the
+# emulated UART would be a round trip to the device model.
+GUEST_CMDLINE="console=ttyS0 console=hvc0 iomem=relaxed panic=-1 quiet xen_emul_unplug=never"
 DOM0_KERNEL=6.1
 
 # Dom0 modules: the root disk, its file system (ext4 asks the crypto API
@@ -57,7 +63,7 @@ DOM0_MODULES=(virtio_pci virtio_blk crc32c_generic ext4 xen-evtchn xenfs
 
 # Dom0 userland beyond minbase. The QEMU libraries are added from the
 # binary's own ldd.
-DOM0_PACKAGES=(xen-utils-$XEN_SERIES xenstore-utils seabios python3
+DOM0_PACKAGES=("xen-utils-$XEN_SERIES" xenstore-utils seabios python3
                procps)
 
 install_tools() {
@@ -75,10 +81,12 @@ install_tools() {
     fi
 }
 
-# Write $2 to $1 only when it differs, so that mtimes say what changed.
+# Write stdin to $1 (mode $2) only when it differs, so that mtimes say
+# what changed (the temporary file lives outside the dom0 tree, whose
+# folders' mtimes count too).
 put() {
     local dest=$1 tmp
-    tmp=$(mktemp "$dest.XXXXXX")
+    tmp=$(mktemp "$XEN_DIR/put.XXXXXX")
     cat > "$tmp"
     if cmp -s "$tmp" "$dest"; then
         rm -f "$tmp"
@@ -234,15 +242,14 @@ dom0_initrd() {
 
 # --- the dom0 root file system ----------------------------------------
 
-# Debian packages that hold the libraries our QEMU links (host side).
+# Debian packages that hold the libraries our QEMU links (host side);
+# dpkg knows a library by one of its two names (merged /usr).
 qemu_lib_packages() {
-    local lib pkgs=()
+    local libs=() lib
     for lib in $(ldd "$QEMU_BIN" | awk '$3 ~ /^\// {print $3}'); do
-        # dpkg knows a library by one of its names (merged /usr).
-        pkgs+=("$( { dpkg -S "$lib" || dpkg -S "$(readlink -f "$lib")"; } \
-                  2>/dev/null | cut -d: -f1 | head -n 1)")
+        libs+=("$lib" "$(readlink -f "$lib")")
     done
-    printf '%s\n' "${pkgs[@]}" | grep -v '^$' | sort -u
+    dpkg -S "${libs[@]}" 2> /dev/null | cut -d: -f1 | sort -u || true
 }
 
 rootfs_cleanup() {
@@ -333,23 +340,24 @@ rootfs_project() {
             "$ROOTFS/usr/share/qemu/keymaps/en-us"
     fi
     # Every library the device model links resolves inside the dom0.
-    local missing
-    missing=$(chroot "$ROOTFS" ldd /opt/xai/bin/qemu-system-x86_64 |
-              grep 'not found' || true)
-    [ -z "$missing" ] || die "dom0 lacks QEMU's libraries: $missing"
+    local libs
+    libs=$(chroot "$ROOTFS" ldd /opt/xai/bin/qemu-system-x86_64) ||
+        die "ldd of QEMU in the dom0 failed: $libs"
+    if grep -q 'not found' <<< "$libs"; then
+        die "dom0 lacks QEMU's libraries: $(grep 'not found' <<< "$libs")"
+    fi
 
     local gk
     gk=$(cd "$OUT/guest/$GUEST_KERNEL" && pwd -P)
     put_file "$gk/vmlinuz" "$opt/guest/vmlinuz"
     put_file "$gk/initramfs.cpio.gz" "$opt/guest/initramfs.cpio.gz"
     ivrs "$opt/guest/ivrs.bin"
-    hvm_config iommu | put "$ROOTFS/etc/xai/iommu.cfg"
-    hvm_config plain | put "$ROOTFS/etc/xai/plain.cfg"
-    rm -f "$ROOTFS/etc/xai/hvm.cfg"
+    local kind
+    for kind in iommu iommu-disk plain; do
+        hvm_config "$kind" | put "$ROOTFS/etc/xai/$kind.cfg"
+    done
     dom0_init | put "$ROOTFS/sbin/xai-dom0-init" 755
     qmp_client | put "$opt/bin/xai-qmp" 755
-    echo "$GUEST_SLOT" | put "$ROOTFS/etc/xai/slot"
-    echo "$GUEST_CMDLINE" | put "$ROOTFS/etc/xai/guest-cmdline"
 }
 
 # The IVRS QEMU builds for a q35 machine with the device at GUEST_SLOT on
@@ -438,7 +446,6 @@ if off < 0:
     sys.exit("QEMU built no IVRS")
 length = struct.unpack("<I", blob[off + 4:off + 8])[0]
 table = bytearray(blob[off:off + length])
-# The firmware's linker computes the checksum; here it is done by hand.
 # The first IVHD (at 48) names the IOMMU by its device ID, bus 0.
 devid = struct.unpack("<H", table[52:54])[0]
 if devid != slot << 3:
@@ -448,11 +455,13 @@ base = struct.unpack("<Q", table[56:64])[0]
 ivhd = 48
 narrowed = 0
 while ivhd < length:
-    kind, ivhd_len = table[ivhd], struct.unpack("<H", table[ivhd + 2:ivhd + 4])[0]
+    kind = table[ivhd]
+    ivhd_len = struct.unpack("<H", table[ivhd + 2:ivhd + 4])[0]
     entry = ivhd + (24 if kind == 0x10 else 40)
     while entry < ivhd + ivhd_len:
         etype = table[entry]
-        if etype == 4 and struct.unpack("<H", table[entry + 1:entry + 3])[0] > 0xff:
+        last = struct.unpack("<H", table[entry + 1:entry + 3])[0]
+        if etype == 4 and last > 0xff:
             table[entry + 1:entry + 3] = struct.pack("<H", 0xff)
             narrowed += 1
         if etype >= 0x40:       # 8-byte (and variable) entries: none here
@@ -461,6 +470,7 @@ while ivhd < length:
     ivhd += ivhd_len
 if not narrowed:
     sys.exit("no device range to narrow in QEMU's IVRS")
+# The firmware's linker computes the checksum; here it is done by hand.
 table[9] = 0
 table[9] = -sum(table) & 0xff
 open(out, "wb").write(table)
@@ -472,21 +482,33 @@ EOF
     echo "$want" > "$stamp"
 }
 
-# The HVM guest's xl config: "iommu" (the test) or "plain" (the same
-# guest without the IOMMU, a baseline).
+# The HVM guest's xl configs, /etc/xai/<kind>.cfg:
+#   iommu       the test: xen-amd-iommu-v2 at 00:<slot>.0, its IVRS as an
+#               extra ACPI table, and no device behind it
+#   iommu-disk  the same with a virtio-blk disk behind the IOMMU
+#               (iommu_platform=on), whose DMA the IOMMU translates
+#   plain       no IOMMU, the virtio-blk disk only: a baseline
 hvm_config() {
-    local s=$GUEST_SLOT kind=$1
-    local iommu_args="" platform=off acpi="#acpi_firmware = none"
-    if [ "$kind" = iommu ]; then
-        iommu_args="\"-device\", \"xen-amd-iommu-v2,id=iommu0,addr=0x$(printf %x "$s")\","
-        platform=on
-        acpi='acpi_firmware = "/opt/xai/guest/ivrs.bin"'
+    local kind=$1 slot iommu=no disk=no platform=off wait=90
+    slot=$(printf %x "$GUEST_SLOT")
+    case "$kind" in
+    iommu) iommu=yes; wait=4 ;;
+    iommu-disk) iommu=yes; disk=yes; platform=on ;;
+    plain) disk=yes ;;
+    *) die "unknown guest kind $kind" ;;
+    esac
+    local args=()
+    if [ $iommu = yes ]; then
+        args+=('"-device", "xen-amd-iommu-v2,id=iommu0,addr=0x'"$slot"'",')
     fi
+    if [ $disk = yes ]; then
+        args+=('"-drive", "file=/run/xai/disk.img,if=none,id=d0,format=raw",')
+        args+=('"-device", "virtio-blk-pci,drive=d0,iommu_platform='"$platform"',disable-legacy=on,addr=0x'"$(printf %x $((GUEST_SLOT + 1)))"'",')
+    fi
+    args+=('"-qmp", "unix:/run/xai/qmp.sock,server=on,wait=off",')
     cat <<EOF
-# The HVM guest of the Xen end-to-end run (scripts/xen-e2e.py), "$kind":
-# our QEMU as its device model$([ "$kind" = iommu ] && echo ", with xen-amd-iommu-v2 at
-# 00:$(printf %02x "$s").0 and a virtio-blk disk behind it; the IVRS that describes
-# the IOMMU comes in as an extra ACPI table") . Written by scripts/xen-assets.sh.
+# The HVM guest of the Xen end-to-end run (scripts/xen-e2e.py), "$kind",
+# with our QEMU as its device model. Written by scripts/xen-assets.sh.
 name = "xai-hvm"
 type = "hvm"
 hap = 1
@@ -494,20 +516,22 @@ memory = 512
 vcpus = 1
 kernel = "/opt/xai/guest/vmlinuz"
 ramdisk = "/opt/xai/guest/initramfs.cpio.gz"
-cmdline = "$GUEST_CMDLINE"
+cmdline = "$GUEST_CMDLINE xai.wait=$wait"
 serial = "file:/run/xai/hvm-serial.log"
 vnc = 0
 vga = "none"
-$acpi
+EOF
+    if [ $iommu = yes ]; then
+        echo 'acpi_firmware = "/opt/xai/guest/ivrs.bin"'
+    fi
+    cat <<EOF
 device_model_version = "qemu-xen"
 device_model_override = "/opt/xai/bin/qemu-system-x86_64"
 device_model_args_hvm = [
-    $iommu_args
-    "-drive", "file=/run/xai/disk.img,if=none,id=d0,format=raw",
-    "-device", "virtio-blk-pci,drive=d0,iommu_platform=$platform,disable-legacy=on,addr=0x$(printf %x $((s + 1)))",
-    "-qmp", "unix:/run/xai/qmp.sock,server=on,wait=off",
+$(printf '    %s\n' "${args[@]}")
 ]
-on_poweroff = "destroy"
+# preserve: dom0 asks the device model over QMP after the guest is done.
+on_poweroff = "preserve"
 on_reboot = "destroy"
 on_crash = "preserve"
 EOF
@@ -548,15 +572,21 @@ dom0_init() {
     cat <<'EOF'
 #!/bin/bash
 # dom0's init for the Xen end-to-end run (written by scripts/xen-assets.sh).
-# Starts Xen's daemons, creates the HVM guest from /etc/xai/hvm.cfg,
-# forwards its serial console here, reports what the device model said,
-# and powers the machine off. scripts/xen-e2e.py reads the markers:
-#   === XAI-E2E <phase> <dom0 uptime> ===
+# Starts Xen's daemons, creates the HVM guest from /etc/xai/<kind>.cfg,
+# forwards its consoles here, hands its IOMMU a page request over QMP,
+# reports what the device model said, and powers the machine off.
+# scripts/xen-e2e.py reads the lines it prints: the markers
+#   === XAI-E2E <phase> [detail] <dom0 uptime> ===
+# and "hvm| " (guest's hvc0), "hvs| " (guest's serial port), "dm| " (the
+# device model's log), "xl| ", "xen| " and "xai: " lines.
 export PATH=/opt/xai/bin:/usr/lib/xen-4.17/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root
 
-up() { cut -d' ' -f1 /proc/uptime; }
-mark() { echo "=== XAI-E2E $* $(up) ==="; }
+mark() {
+    local up _
+    read -r up _ < /proc/uptime
+    echo "=== XAI-E2E $* $up ==="
+}
 fail() {
     mark "dom0-failed $*"
     finish
@@ -565,8 +595,8 @@ finish() {
     sync
     mark poweroff
     echo o > /proc/sysrq-trigger
-    sleep 60
-    exit 0
+    # init must not exit
+    while :; do sleep 60; done
 }
 
 mount -t proc proc /proc
@@ -580,7 +610,7 @@ mkdir -p /run/xen /run/xenstored /run/xai /var/log/xen /var/lib/xen \
 mark dom0-userspace "$(uname -r)"
 
 # Kernel command line: xai.timeout=S (how long the guest has),
-# xai.guest=iommu|plain (which /etc/xai/<name>.cfg), xai.guest_cpus=LIST
+# xai.guest=iommu|iommu-disk|plain (which /etc/xai/<name>.cfg), xai.guest_cpus=LIST
 # (the physical CPUs the guest's vCPU may run on), xai.guest_args=A,B,..
 # (more options for the guest's kernel, commas for spaces)
 cmdline=$(cat /proc/cmdline)
@@ -598,20 +628,26 @@ if cpus=$(opt xai.guest_cpus); then
     xlargs+=("cpus=\"$cpus\"")
 fi
 if more=$(opt xai.guest_args); then
-    xlargs+=("cmdline=\"$(cat /etc/xai/guest-cmdline) ${more//,/ }\"")
+    base=$(sed -n 's/^cmdline = "\(.*\)"$/\1/p' "/etc/xai/$guest.cfg")
+    xlargs+=("cmdline=\"$base ${more//,/ }\"")
 fi
 
 mount -t xenfs xenfs /proc/xen || fail "mount xenfs"
 xenstored --pid-file /run/xenstored.pid || fail "xenstored"
 xen-init-dom0 || fail "xen-init-dom0"
-xenconsoled --pid-file=/run/xenconsoled.pid || fail "xenconsoled"
+# The guest's PV console (hvc0, where its /init reports) goes to a file.
+mkdir -p /var/log/xen/console
+xenconsoled --pid-file=/run/xenconsoled.pid --log=guest \
+    --log-dir=/var/log/xen/console || fail "xenconsoled"
 mark xen-tools-up
 
-# The guest's disk: random data whose checksum the guest reports back,
-# read by DMA through the IOMMU.
+# The guest's disk (iommu-disk and plain): random data whose checksum the
+# guest reports back.
 dd if=/dev/urandom of=/run/xai/disk.img bs=1M count=4 status=none
 echo "xai: disk sha256 $(sha256sum /run/xai/disk.img | cut -d' ' -f1)"
 : > /run/xai/hvm-serial.log
+hvclog=/var/log/xen/console/guest-xai-hvm.log
+: > "$hvclog"
 
 mark xl-create-start
 if ! xl create "/etc/xai/$guest.cfg" "${xlargs[@]}" > /run/xai/xl-create.log 2>&1; then
@@ -626,37 +662,72 @@ sed 's/^/xl| /' /run/xai/xl-create.log
 
 dmpid=$(pgrep -f 'qemu-system-x86_64.*-xen-domid' | head -n 1)
 if [ -n "$dmpid" ]; then
-    echo "xai: device model pid $dmpid: $(tr '\0' ' ' < /proc/$dmpid/cmdline)"
+    echo "xai: device model pid $dmpid: $(tr '\0' ' ' < "/proc/$dmpid/cmdline")"
 fi
 
-# The guest's serial console, forwarded line by line.
-tail -n +1 -f /run/xai/hvm-serial.log | sed -u 's/^/hvm| /' &
-tailpid=$!
-deadline=$(( ${timeout%.*} + $(cut -d. -f1 /proc/uptime) ))
+# The guest's consoles, forwarded line by line: hvc0 (its report) and
+# the emulated serial port (kernel messages before hvc0 exists).
+tail -n +1 -f "$hvclog" | sed -u 's/^/hvm| /' &
+tail1=$!
+tail -n +1 -f /run/xai/hvm-serial.log | sed -u 's/^/hvs| /' &
+tail2=$!
+
+# A page request from the host side (as a device's PRI message or the
+# hypervisor would hand one in), once the guest's /init runs, which is
+# after its IOMMU driver turned the PPR log on.
+inject_ppr() {
+    echo "xai: ppr-inject $(xai-qmp /run/xai/qmp.sock \
+        xen-amd-iommu-v2-inject-ppr \
+        '{"devid": 9, "pasid": 1, "tag": 5, "flags": 4, "address": 1048576}' \
+        2>&1 | tr '\n' ' ')"
+}
+
+# Wait with shell builtins: the loop runs for minutes.
+read -r now _ < /proc/uptime
+deadline=$(( ${now%.*} + ${timeout%.*} ))
 result=timeout
-while [ "$(cut -d. -f1 /proc/uptime)" -lt "$deadline" ]; do
-    if grep -q '=== XAI done ===' /run/xai/hvm-serial.log; then
-        result=done
+injected=no
+while :; do
+    read -r now _ < /proc/uptime
+    [ "${now%.*}" -lt "$deadline" ] || break
+    done_seen=no
+    running=no
+    while IFS= read -r line; do
+        case "$line" in
+        *"=== XAI modules ==="*) running=yes ;;
+        *"=== XAI done ==="*) done_seen=yes; break ;;
+        esac
+    done < "$hvclog"
+    if [ $running = yes ] && [ $injected = no ] && [ -S /run/xai/qmp.sock ] &&
+       grep -q xen-amd-iommu-v2 "/etc/xai/$guest.cfg"; then
+        inject_ppr
+        injected=yes
+    fi
+    if [ $done_seen = yes ]; then
+        result="done"
         break
     fi
-    if ! xl list xai-hvm > /dev/null 2>&1; then
-        result=gone
+    if [ -n "$dmpid" ] && ! kill -0 "$dmpid" 2> /dev/null; then
+        result=device-model-died
         break
     fi
-    state=$(xl list xai-hvm 2>/dev/null | awk 'NR == 2 {print $5}')
-    case "$state" in *c*) result=crashed; break ;; esac
+    state=$(xl list xai-hvm 2> /dev/null | awk 'NR == 2 {print $5}')
+    case "$state" in
+    *c*) result=crashed; break ;;
+    *s*) result=shutdown; break ;;
+    esac
     sleep 1
 done
+# on_poweroff=preserve keeps the device model for these questions.
+sleep 1
 mark "guest-$result"
-# What QEMU's device saw, while the device model still runs.
 if [ -S /run/xai/qmp.sock ]; then
-    echo "xai: qmp $(xai-qmp /run/xai/qmp.sock query-xen-amd-iommu-v2 2>&1)"
+    echo "xai: qmp $(xai-qmp /run/xai/qmp.sock query-xen-amd-iommu-v2 2>&1 | tr '\n' ' ')"
 fi
-sleep 2
-kill "$tailpid" 2>/dev/null
+kill "$tail1" "$tail2" 2> /dev/null
 mark device-model-log
-sed 's/^/dm| /' /var/log/xen/qemu-dm-xai-hvm.log 2>/dev/null
-if [ "$result" != done ]; then
+sed 's/^/dm| /' /var/log/xen/qemu-dm-xai-hvm.log 2> /dev/null
+if [ "$result" != "done" ]; then
     xl list 2>&1 | sed 's/^/xl| /'
     xl dmesg 2>&1 | tail -n 40 | sed 's/^/xen| /'
 fi
