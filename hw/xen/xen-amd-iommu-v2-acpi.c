@@ -76,17 +76,31 @@ static uint32_t xai_acpi_feature_report(uint64_t efr)
     return r;
 }
 
-/* The devices an instance translates: all of them, if it translates */
+static void xai_acpi_last_bus(PCIBus *bus, void *opaque)
+{
+    int *last = opaque;
+
+    *last = MAX(*last, pci_bus_num(bus));
+}
+
+/*
+ * The devices an instance translates: those of its bus and the buses
+ * below it, numbered by now (the tables are built after firmware ran).
+ * A tight range matters: Linux sets up every device ID it is given.
+ */
 static GArray *xai_acpi_device_entries(XenAmdIommuV2State *s)
 {
     GArray *entries = g_array_new(false, true, 1);
+    PCIBus *bus = pci_get_bus(PCI_DEVICE(s));
+    int first = pci_bus_num(bus), last = first;
 
     if (s->translating) {
+        pci_for_each_bus(bus, xai_acpi_last_bus, &last);
         build_append_int_noprefix(entries, IVHD_DEV_RANGE_START, 1);
-        build_append_int_noprefix(entries, 0x0000, 2);
+        build_append_int_noprefix(entries, PCI_BUILD_BDF(first, 0), 2);
         build_append_int_noprefix(entries, 0, 1);
         build_append_int_noprefix(entries, IVHD_DEV_RANGE_END, 1);
-        build_append_int_noprefix(entries, 0xffff, 2);
+        build_append_int_noprefix(entries, PCI_BUILD_BDF(last, 0xff), 2);
         build_append_int_noprefix(entries, 0, 1);
     }
     return entries;
