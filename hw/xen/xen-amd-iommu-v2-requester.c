@@ -42,7 +42,8 @@
 #define REQ_TAG         0x20
 #define REQ_REPEAT      0x24
 #define REQ_STRIDE      0x28
-#define REQ_REPEAT_MAX  (1u << 20)      /* bounded work per register write */
+#define REQ_REPEAT_MAX  (1u << 20)
+#define REQ_REPEAT_BYTES (8u << 20)
 #define REQ_BUF         0x800
 #define REQ_BUF_SIZE    0x800
 
@@ -196,7 +197,9 @@ static void req_dma(XenAmdIommuV2Requester *r, bool is_write)
 static void req_dma_repeated(XenAmdIommuV2Requester *r, bool is_write)
 {
     uint64_t start = r->address;
-    uint32_t n = MIN(MAX(r->repeat, 1), REQ_REPEAT_MAX);
+    /* Bounded work per register write: repeats and bytes both */
+    uint32_t n = MIN(MIN(MAX(r->repeat, 1), REQ_REPEAT_MAX),
+                     REQ_REPEAT_BYTES / MAX(r->length, 8));
     uint32_t i;
 
     for (i = 0; i < n; i++) {
