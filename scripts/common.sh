@@ -16,3 +16,28 @@ QEMU_BIN=$BUILD_DIR/qemu-system-x86_64
 
 say() { printf '[xen-amd-iommu-v2] %s\n' "$*"; }
 die() { printf '[xen-amd-iommu-v2] error: %s\n' "$*" >&2; exit 1; }
+
+# copy_modules SRCDIR DESTDIR LOADFILE PATH...: the kernel modules PATH...
+# (relative to SRCDIR, dependencies first, duplicates skipped) as plain
+# .ko files in DESTDIR, their names in load order in LOADFILE. Busybox
+# insmod takes plain .ko files; the signature sits inside the compressed
+# payload, so the result is the same signed module.
+copy_modules() {
+    local mdir=$1 dest=$2 load=$3 seen=" " path name
+    shift 3
+    : > "$load"
+    for path in "$@"; do
+        case "$seen" in *" $path "*) continue ;; esac
+        seen="$seen$path "
+        name=$(basename "$path")
+        name=${name%%.ko*}
+        case "$path" in
+        *.ko.xz) xz -dc "$mdir/$path" > "$dest/$name.ko" ;;
+        *.ko.zst) zstd -qdc "$mdir/$path" > "$dest/$name.ko" ;;
+        *.ko.gz) gzip -dc "$mdir/$path" > "$dest/$name.ko" ;;
+        *.ko) cp "$mdir/$path" "$dest/$name.ko" ;;
+        *) die "unexpected module file $path" ;;
+        esac
+        echo "$name" >> "$load"
+    done
+}

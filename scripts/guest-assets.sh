@@ -138,25 +138,7 @@ unpack() {
         order+=("$path")
     done
 
-    : > "$dest/modules.load"
-    local seen=" " name
-    for path in "${order[@]}"; do
-        case "$seen" in *" $path "*) continue ;; esac
-        seen="$seen$path "
-        name=$(basename "$path")
-        name=${name%%.ko*}
-        # Busybox insmod takes plain .ko files: decompress here, once.
-        # The module signature sits inside the compressed payload, so the
-        # result is the same signed module the kernel would load.
-        case "$path" in
-        *.ko.xz) xz -dc "$mdir/$path" > "$dest/modules/$name.ko" ;;
-        *.ko.zst) zstd -qdc "$mdir/$path" > "$dest/modules/$name.ko" ;;
-        *.ko.gz) gzip -dc "$mdir/$path" > "$dest/modules/$name.ko" ;;
-        *.ko) cp "$mdir/$path" "$dest/modules/$name.ko" ;;
-        *) die "unexpected module file $path" ;;
-        esac
-        echo "$name" >> "$dest/modules.load"
-    done
+    copy_modules "$mdir" "$dest/modules" "$dest/modules.load" "${order[@]}"
     rm -rf "$tree"
     basename "$deb" > "$dest/.from-deb"
 }

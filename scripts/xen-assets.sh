@@ -175,21 +175,7 @@ dom0_kernel() {
         done
         order+=("$path")
     done
-    local seen=" " name
-    : > "$mdest/load"
-    for path in "${order[@]}"; do
-        case "$seen" in *" $path "*) continue ;; esac
-        seen="$seen$path "
-        name=$(basename "$path")
-        name=${name%%.ko*}
-        case "$path" in
-        *.ko.xz) xz -dc "$mdir/$path" > "$mdest/$name.ko" ;;
-        *.ko.zst) zstd -qdc "$mdir/$path" > "$mdest/$name.ko" ;;
-        *.ko) cp "$mdir/$path" "$mdest/$name.ko" ;;
-        *) die "unexpected module file $path" ;;
-        esac
-        echo "$name" >> "$mdest/load"
-    done
+    copy_modules "$mdir" "$mdest" "$mdest/load" "${order[@]}"
     rm -rf "$tree"
     echo "$(basename "$deb") ${DOM0_MODULES[*]}" > "$mdest/.from"
 }
