@@ -437,9 +437,11 @@ devid = struct.unpack("<H", table[52:54])[0]
 if devid != slot << 3:
     sys.exit("IVRS names IOMMU %04x, not 00:%02x.0" % (devid, slot))
 base = struct.unpack("<Q", table[56:64])[0]
-# Device entries of each IVHD: the ranges end with bus 0.
+# Device entries of each IVHD: the ranges end with bus 0. QEMU's IVRS
+# covers the IOMMU's bus and the buses below it, so on the HVM guest's
+# single bus this changes nothing; it guards against wider ranges.
 ivhd = 48
-narrowed = 0
+ranges = 0
 while ivhd < length:
     kind = table[ivhd]
     ivhd_len = struct.unpack("<H", table[ivhd + 2:ivhd + 4])[0]
@@ -447,15 +449,16 @@ while ivhd < length:
     while entry < ivhd + ivhd_len:
         etype = table[entry]
         last = struct.unpack("<H", table[entry + 1:entry + 3])[0]
-        if etype == 4 and last > 0xff:
-            table[entry + 1:entry + 3] = struct.pack("<H", 0xff)
-            narrowed += 1
+        if etype == 4:
+            ranges += 1
+            if last > 0xff:
+                table[entry + 1:entry + 3] = struct.pack("<H", 0xff)
         if etype >= 0x40:       # 8-byte (and variable) entries: none here
             sys.exit("unexpected IVHD entry type 0x%x" % etype)
         entry += 4
     ivhd += ivhd_len
-if not narrowed:
-    sys.exit("no device range to narrow in QEMU's IVRS")
+if not ranges:
+    sys.exit("no device range in QEMU's IVRS")
 # The firmware's linker computes the checksum; here it is done by hand.
 table[9] = 0
 table[9] = -sum(table) & 0xff

@@ -13,6 +13,7 @@
 #include "qobject/qnum.h"
 #include "hw/pci/pci_regs.h"
 #include "qemu/bitops.h"
+#include "qemu/bswap.h"
 
 #define DEVFN QPCI_DEVFN(4, 0)
 #define LOG2_ENTRIES 8
@@ -1661,13 +1662,23 @@ static void test_migration(void)
     QXenAmdIommuV2 *dst;
     QTestState *dqts;
     uint64_t sem = guest_alloc(&src->alloc, 64);
-    uint64_t regs_before[6], ev[2];
-    static const uint64_t regs[6] = {
+    uint64_t regs_before[8], ev[2], ppr_first[2], ppr_last[2], e[2];
+    static const uint64_t regs[8] = {
         QXAI_CMD_BASE, QXAI_EVT_BASE, QXAI_CONTROL, QXAI_CMD_HEAD,
-        QXAI_CMD_TAIL, QXAI_EVT_TAIL,
+        QXAI_CMD_TAIL, QXAI_EVT_TAIL, QXAI_PPR_BASE, QXAI_PPR_TAIL,
     };
+    const int half = (1 << LOG2_ENTRIES) / 2;
     QDict *rsp;
     int i;
+
+    /* The PPR log half full */
+    for (i = 0; i < half; i++) {
+        rsp = inject_ppr(src, 0x10 + i, i, i, 0x4, 0x1000ULL * (i + 1));
+        g_assert(qdict_haskey(rsp, "return"));
+        qobject_unref(rsp);
+    }
+    qxai_log_entry(src, src->ppr, 0, ppr_first);
+    qxai_log_entry(src, src->ppr, half - 1, ppr_last);
 
     /* Two events logged, commands queued behind a stopped buffer */
     qxai_submit(src, 0, 0);
@@ -1701,6 +1712,7 @@ static void test_migration(void)
     dst->bar = src->bar;
     dst->cmd = src->cmd;
     dst->evt = src->evt;
+    dst->ppr = src->ppr;
     dst->entries = src->entries;
     for (i = 0; i < ARRAY_SIZE(regs); i++) {
         g_assert_cmphex(qxai_readq(dst, regs[i]), ==, regs_before[i]);
@@ -1715,6 +1727,20 @@ static void test_migration(void)
     g_assert_cmpuint(ring_ptr(dst, QXAI_EVT_TAIL), ==, 3);
     qxai_log_entry(dst, dst->evt, 2, ev);
     g_assert_cmphex(ev[1], ==, dst->cmd + 4 * 16);
+    /* The PPR log goes on after the entries it inherited, intact */
+    rsp = inject_ppr(dst, 0x77, 5, 6, 0x4, 0xabc000);
+    g_assert(qdict_haskey(rsp, "return"));
+    qobject_unref(rsp);
+    g_assert_cmpuint(ring_ptr(dst, QXAI_PPR_TAIL), ==, half + 1);
+    qxai_log_entry(dst, dst->ppr, 0, e);
+    g_assert_cmphex(e[0], ==, ppr_first[0]);
+    g_assert_cmphex(e[1], ==, ppr_first[1]);
+    qxai_log_entry(dst, dst->ppr, half - 1, e);
+    g_assert_cmphex(e[0], ==, ppr_last[0]);
+    g_assert_cmphex(e[1], ==, ppr_last[1]);
+    qxai_log_entry(dst, dst->ppr, half, e);
+    g_assert_cmphex(e[0] & 0xffff, ==, 0x77);
+    g_assert_cmphex(e[1], ==, 0xabc000);
 
     unlink(sock);
     qxai_stop(dst);
@@ -1759,6 +1785,76 @@ static void test_migration_mismatch(void)
     g_assert_cmpuint(command_count(src, QXAI_CMD_INV_ALL), ==, 1);
     unlink(sock);
     qxai_stop(src);
+}
+
+/* A destination that loads the stream at uri once asked to, not before */
+static QTestState *start_incoming(const char *uri)
+{
+    QTestState *qts = qtest_init("-M q35 -nodefaults -device "
+                                 "xen-amd-iommu-v2,id=iommu0,addr=04.0 "
+                                 "-incoming defer");
+    QDict *rsp = qtest_qmp(qts, "{'execute': 'migrate-incoming', "
+                           "'arguments': {'uri': %s}}", uri);
+
+    g_assert(qdict_haskey(rsp, "return"));
+    qobject_unref(rsp);
+    return qts;
+}
+
+/*
+ * A stream whose device section carries a version this QEMU does not know
+ * (a newer QEMU's) is refused with an error, and nothing starts.
+ */
+static void test_migration_unknown_version(void)
+{
+    g_autofree char *path = g_strdup_printf("%s/xai-ver-%d.mig",
+                                            g_get_tmp_dir(), getpid());
+    g_autofree char *uri = g_strdup_printf("file:%s", path);
+    static const char idstr[] = "0000:00:04.0/xen-amd-iommu-v2";
+    QXenAmdIommuV2 *src = start_running();
+    g_autofree gchar *stream = NULL;
+    gsize len;
+    const char *sec;
+    size_t at;
+    QTestState *dqts;
+    QDict *rsp;
+
+    rsp = qtest_qmp(src->qts, "{'execute': 'migrate', 'arguments': "
+                    "{'uri': %s}}", uri);
+    g_assert(qdict_haskey(rsp, "return"));
+    qobject_unref(rsp);
+    wait_migration(src->qts);
+    qxai_stop(src);
+
+    /*
+     * Section header: type, section id (4), idstr length (1), idstr,
+     * instance id (4), version id (4), all big-endian. The first match is
+     * the header; the stream's JSON description comes at the end.
+     */
+    g_assert(g_file_get_contents(path, &stream, &len, NULL));
+    sec = memmem(stream, len, idstr, strlen(idstr));
+    g_assert(sec);
+    at = sec - stream;
+    g_assert_cmpuint(at, >, 5);
+    g_assert_cmpuint((uint8_t)stream[at - 1], ==, strlen(idstr));
+    at += strlen(idstr) + 4;
+    g_assert_cmpuint(at + 4, <=, len);
+    g_assert_cmphex(ldl_be_p(stream + at), ==, 1);
+    stl_be_p(stream + at, 2);
+    g_assert(g_file_set_contents(path, stream, len, NULL));
+
+    dqts = start_incoming(uri);
+    qtest_set_expected_status(dqts, EXIT_FAILURE);
+    qtest_wait_qemu(dqts);
+    qtest_quit(dqts);
+
+    /* The unchanged stream loads: the refusal came from the version */
+    stl_be_p(stream + at, 1);
+    g_assert(g_file_set_contents(path, stream, len, NULL));
+    dqts = start_incoming(uri);
+    qtest_qmp_eventwait(dqts, "RESUME");
+    qtest_quit(dqts);
+    unlink(path);
 }
 
 int main(int argc, char **argv)
@@ -1816,5 +1912,7 @@ int main(int argc, char **argv)
                    test_migration);
     qtest_add_func("/xen-amd-iommu-v2/migration/mismatch",
                    test_migration_mismatch);
+    qtest_add_func("/xen-amd-iommu-v2/migration/unknown-version",
+                   test_migration_unknown_version);
     return g_test_run();
 }
