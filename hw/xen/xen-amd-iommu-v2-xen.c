@@ -2,10 +2,13 @@
  * xen-amd-iommu-v2: Xen's end of the link (the hypervisor fast path)
  *
  * The device-model ops are those of docs/specs/xen-amd-iommu-v2-abi.rst.
- * Stock libxendevicemodel cannot issue new ops, so they go through a
- * privcmd descriptor of our own, restricted to the guest's domain at once
- * like the ones QEMU's Xen libraries hold. A hypervisor that answers the
- * probe with EOPNOTSUPP (every Xen released so far) has no fast path.
+ * Built against a libxendevicemodel that has them (the project's Xen
+ * patches), they go through its xendevicemodel_guest_iommu_* calls on
+ * QEMU's own handle. Stock libxendevicemodel cannot issue new ops, so
+ * they then go through a privcmd descriptor of our own, restricted to the
+ * guest's domain at once like the ones QEMU's Xen libraries hold. A
+ * hypervisor that answers the probe with EOPNOTSUPP (every Xen released
+ * so far) has no fast path.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -31,6 +34,95 @@ typedef struct XaiXenLink {
     evtchn_port_t port;
 } XaiXenLink;
 
+#ifdef CONFIG_XEN_DM_GUEST_IOMMU
+
+#define XAI_XEN_TRANSPORT "libxendevicemodel"
+
+static int xai_xen_channel_op(xen_dm_op_guest_iommu_ppr_channel_t *c,
+                              void *buf1)
+{
+    xendevicemodel_handle *dm = xen_dmod;
+    evtchn_port_t port = 0;
+    int rc;
+
+    switch (c->cmd) {
+    case XEN_DMOP_GUEST_IOMMU_CHAN_CMD_BIND:
+        rc = xendevicemodel_guest_iommu_ppr_channel_bind(dm, xen_domid, c->id,
+                                                         c->flags, &port);
+        c->port = port;
+        return rc;
+    case XEN_DMOP_GUEST_IOMMU_CHAN_CMD_UNBIND:
+        return xendevicemodel_guest_iommu_ppr_channel_unbind(dm, xen_domid,
+                                                             c->id);
+    case XEN_DMOP_GUEST_IOMMU_CHAN_CMD_FETCH:
+        return xendevicemodel_guest_iommu_ppr_channel_fetch(dm, xen_domid,
+                                                            c->id, buf1,
+                                                            &c->nr,
+                                                            &c->pending,
+                                                            &c->dropped);
+    case XEN_DMOP_GUEST_IOMMU_CHAN_CMD_INJECT:
+        return xendevicemodel_guest_iommu_ppr_channel_inject(dm, xen_domid,
+                                                             c->id, buf1,
+                                                             &c->nr);
+    }
+    errno = EINVAL;
+    return -1;
+}
+
+/* One op through the library's wrapper for it; -errno on failure */
+static int xai_xen_dm_op(XaiXenLink *x, struct xen_amd_iommu_v2_dm_op *op,
+                         void *buf1, size_t len1)
+{
+    xendevicemodel_handle *dm = xen_dmod;
+    int rc;
+
+    switch (op->op) {
+    case XEN_DMOP_guest_iommu_get_info:
+        rc = xendevicemodel_guest_iommu_get_info(dm, xen_domid,
+                                                 &op->u.get_info);
+        break;
+    case XEN_DMOP_guest_iommu_set_base:
+        rc = xendevicemodel_guest_iommu_set_base(dm, xen_domid,
+                                                 op->u.set_base.id,
+                                                 op->u.set_base.flags,
+                                                 op->u.set_base.base,
+                                                 op->u.set_base.size,
+                                                 op->u.set_base.efr);
+        break;
+    case XEN_DMOP_guest_iommu_set_msi:
+        rc = xendevicemodel_guest_iommu_set_msi(dm, xen_domid,
+                                                &op->u.set_msi);
+        break;
+    case XEN_DMOP_guest_iommu_bind_bdf:
+        rc = xendevicemodel_guest_iommu_bind_bdf(dm, xen_domid,
+                                                 op->u.bind_bdf.id,
+                                                 op->u.bind_bdf.cmd,
+                                                 op->u.bind_bdf.guest_sbdf,
+                                                 op->u.bind_bdf.machine_sbdf);
+        break;
+    case XEN_DMOP_guest_iommu_ppr_channel:
+        if (buf1 && len1 < op->u.ppr_channel.nr *
+                           sizeof(xen_dm_op_guest_iommu_record_t)) {
+            return -EINVAL;
+        }
+        rc = xai_xen_channel_op(&op->u.ppr_channel, buf1);
+        break;
+    default:
+        return -EOPNOTSUPP;
+    }
+    return rc < 0 ? -errno : 0;
+}
+
+static bool xai_xen_open_transport(XaiXenLink *x, Error **errp)
+{
+    x->fd = -1;     /* QEMU's handle, xen_dmod, is restricted already */
+    return true;
+}
+
+#else /* !CONFIG_XEN_DM_GUEST_IOMMU */
+
+#define XAI_XEN_TRANSPORT "privcmd"
+
 static int xai_xen_dm_op(XaiXenLink *x, struct xen_amd_iommu_v2_dm_op *op,
                          void *buf1, size_t len1)
 {
@@ -45,6 +137,35 @@ static int xai_xen_dm_op(XaiXenLink *x, struct xen_amd_iommu_v2_dm_op *op,
     };
 
     return ioctl(x->fd, IOCTL_PRIVCMD_DM_OP, &d) < 0 ? -errno : 0;
+}
+
+static bool xai_xen_open_transport(XaiXenLink *x, Error **errp)
+{
+    domid_t dom = xen_domid;
+
+    x->fd = open("/dev/xen/privcmd", O_RDWR | O_CLOEXEC);
+    if (x->fd < 0) {
+        error_setg_errno(errp, errno, "%s: cannot open /dev/xen/privcmd",
+                         TYPE_XEN_AMD_IOMMU_V2);
+        return false;
+    }
+    /* Like QEMU's own handles: good for this guest only */
+    if (ioctl(x->fd, IOCTL_PRIVCMD_RESTRICT, &dom) < 0 && errno != ENOTTY) {
+        error_setg_errno(errp, errno, "%s: cannot restrict privcmd to "
+                         "domain %u", TYPE_XEN_AMD_IOMMU_V2, dom);
+        close(x->fd);
+        return false;
+    }
+    return true;
+}
+
+#endif /* CONFIG_XEN_DM_GUEST_IOMMU */
+
+static void xai_xen_close_transport(XaiXenLink *x)
+{
+    if (x->fd >= 0) {
+        close(x->fd);
+    }
 }
 
 static bool xai_xen_op(XaiXenLink *x, struct xen_amd_iommu_v2_dm_op *op,
@@ -220,26 +341,6 @@ static const XenAmdIommuV2LinkOps xai_xen_link_ops = {
     .send_msi = xai_xen_send_msi,
 };
 
-static int xai_xen_open_privcmd(Error **errp)
-{
-    domid_t dom = xen_domid;
-    int fd = open("/dev/xen/privcmd", O_RDWR | O_CLOEXEC);
-
-    if (fd < 0) {
-        error_setg_errno(errp, errno, "%s: cannot open /dev/xen/privcmd",
-                         TYPE_XEN_AMD_IOMMU_V2);
-        return -1;
-    }
-    /* Like QEMU's own handles: good for this guest only */
-    if (ioctl(fd, IOCTL_PRIVCMD_RESTRICT, &dom) < 0 && errno != ENOTTY) {
-        error_setg_errno(errp, errno, "%s: cannot restrict privcmd to "
-                         "domain %u", TYPE_XEN_AMD_IOMMU_V2, dom);
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 /*
  * Ask the hypervisor for a fast path. 1: the link is Xen's; 0: none, with
  * the reason in *why; -1: an error worth failing for, in errp.
@@ -258,8 +359,7 @@ int xen_amd_iommu_v2_xen_probe(XenAmdIommuV2Link *l, unsigned id,
     };
     int rc;
 
-    x->fd = xai_xen_open_privcmd(errp);
-    if (x->fd < 0) {
+    if (!xai_xen_open_transport(x, errp)) {
         return -1;
     }
     rc = xai_xen_dm_op(x, &op, NULL, 0);
@@ -268,13 +368,13 @@ int xen_amd_iommu_v2_xen_probe(XenAmdIommuV2Link *l, unsigned id,
          XEN_DMOP_GUEST_IOMMU_ABI_MAJOR(op.u.get_info.abi_version) !=
          XEN_DMOP_GUEST_IOMMU_ABI_MAJOR(XEN_DMOP_GUEST_IOMMU_ABI_VERSION)))) {
         *why = "the hypervisor offers no guest IOMMU device-model ops";
-        close(x->fd);
+        xai_xen_close_transport(x);
         return 0;
     }
     if (rc) {
         error_setg_errno(errp, -rc, "%s: XEN_DMOP_guest_iommu_get_info",
                          TYPE_XEN_AMD_IOMMU_V2);
-        close(x->fd);
+        xai_xen_close_transport(x);
         return -1;
     }
     if (op.u.get_info.unavailable || id >= op.u.get_info.max_instances ||
@@ -282,12 +382,18 @@ int xen_amd_iommu_v2_xen_probe(XenAmdIommuV2Link *l, unsigned id,
         *why = op.u.get_info.unavailable ?
                "the hypervisor runs no guest IOMMU for this domain" :
                "the hypervisor cannot serve this instance or its features";
-        close(x->fd);
+        xai_xen_close_transport(x);
         return 0;
     }
     x->id = id;
     x->efr = efr;
     x->features = op.u.get_info.features;
+    info_report("%s: instance %u: the hypervisor's fast path serves the "
+                "IOMMU (ABI %u.%u, features 0x%x, through %s)",
+                TYPE_XEN_AMD_IOMMU_V2, id,
+                XEN_DMOP_GUEST_IOMMU_ABI_MAJOR(op.u.get_info.abi_version),
+                XEN_DMOP_GUEST_IOMMU_ABI_MINOR(op.u.get_info.abi_version),
+                x->features, XAI_XEN_TRANSPORT);
     l->priv = g_steal_pointer(&x);
     l->ops = &xai_xen_link_ops;
     if (!xai_xen_bind_channel(l, errp)) {
