@@ -111,6 +111,7 @@ static XenAmdIommuV2Info *xai_qmp_info(XenAmdIommuV2State *s)
     info->ppr_completions = e->counters.ppr_completions;
     info->log_drops = e->counters.log_drops;
     info->interrupts = e->counters.interrupts;
+    info->register_accesses = e->counters.register_accesses;
     if (e->have_last_completion) {
         XenAmdIommuV2PprCompletionInfo *c =
             g_new0(XenAmdIommuV2PprCompletionInfo, 1);

@@ -663,6 +663,7 @@ uint64_t xen_amd_iommu_v2_engine_read(XenAmdIommuV2Engine *e, hwaddr addr,
     unsigned shift = (addr & 7) * 8;
     uint64_t val = 0;
 
+    e->counters.register_accesses++;
     if (reg < 0) {
         qemu_log_mask(LOG_GUEST_ERROR, "%s: read of reserved register "
                       "0x%" HWADDR_PRIx "\n", TYPE_XEN_AMD_IOMMU_V2, addr);
@@ -681,7 +682,8 @@ void xen_amd_iommu_v2_engine_write(XenAmdIommuV2Engine *e, hwaddr addr,
     unsigned shift = (addr & 7) * 8;
     uint64_t mask = MAKE_64BIT_MASK(shift, size * 8);
     uint64_t data = val << shift;
-    uint64_t old, rw, wc;
+
+    e->counters.register_accesses++;    uint64_t old, rw, wc;
 
     trace_xen_amd_iommu_v2_reg_write(reg < 0 ? "reserved" : xai_regs[reg].name,
                                      addr, size, val);

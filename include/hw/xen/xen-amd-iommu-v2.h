@@ -74,6 +74,7 @@ typedef struct XenAmdIommuV2Counters {
     uint64_t translations;  /* page walks done */
     uint64_t iotlb_hits;
     uint64_t faults;        /* translation faults */
+    uint64_t register_accesses; /* guest reads + writes served here */
 } XenAmdIommuV2Counters;
 
 /* A page request as the PPR log records it (2.6). */
