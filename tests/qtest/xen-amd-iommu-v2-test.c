@@ -1440,6 +1440,32 @@ static void test_requester_buffer_bounds(void)
     pasid_stop(p);
 }
 
+/*
+ * A repeated command does a bounded amount of work, whatever REPEAT says:
+ * 65536 repeats at most (a fuzzer's all-ones REPEAT once held the main
+ * loop for seconds).
+ */
+static void test_requester_repeat_bound(void)
+{
+    Pasid *p = pasid_start();
+    const uint64_t bound = 65536, pattern = 0x0123456789abcdefULL;
+    uint64_t dst = guest_alloc(&p->x->alloc, (bound + 2) * 8);
+
+    qpci_io_writel(p->rq, p->rq_bar, 0x04, 0);          /* no PASID */
+    qpci_io_writeq(p->rq, p->rq_bar, 0x08, dst);
+    qpci_io_writel(p->rq, p->rq_bar, 0x10, 8);
+    qpci_io_writeq(p->rq, p->rq_bar, 0x800, pattern);
+    qpci_io_writel(p->rq, p->rq_bar, 0x24, UINT32_MAX);
+    qpci_io_writel(p->rq, p->rq_bar, 0x28, 8);
+    qpci_io_writel(p->rq, p->rq_bar, 0x14, 2);          /* write */
+    g_assert_cmpuint(qpci_io_readl(p->rq, p->rq_bar, 0x18), ==, 0);
+    g_assert_cmphex(qtest_readq(p->x->qts, dst), ==, pattern);
+    g_assert_cmphex(qtest_readq(p->x->qts, dst + (bound - 1) * 8), ==,
+                    pattern);
+    g_assert_cmphex(qtest_readq(p->x->qts, dst + bound * 8), ==, 0);
+    pasid_stop(p);
+}
+
 static void test_pasid_ppr_round_trip(void)
 {
     Pasid *p = pasid_start();
@@ -1907,6 +1933,8 @@ int main(int argc, char **argv)
     qtest_add_func("/xen-amd-iommu-v2/pasid/dma", test_pasid_dma);
     qtest_add_func("/xen-amd-iommu-v2/pasid/requester-buffer",
                    test_requester_buffer_bounds);
+    qtest_add_func("/xen-amd-iommu-v2/pasid/requester-repeat-bound",
+                   test_requester_repeat_bound);
     qtest_add_func("/xen-amd-iommu-v2/pasid/ppr-round-trip",
                    test_pasid_ppr_round_trip);
     qtest_add_func("/xen-amd-iommu-v2/link/bindings", test_link_bindings);
