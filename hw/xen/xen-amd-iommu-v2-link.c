@@ -18,7 +18,7 @@
 #include "trace.h"
 
 static bool qemu_link_set_base(XenAmdIommuV2Link *l, uint64_t base,
-                               Error **errp)
+                               bool reset, Error **errp)
 {
     return true;
 }
@@ -65,13 +65,13 @@ void xen_amd_iommu_v2_link_init(XenAmdIommuV2Link *l,
 }
 
 bool xen_amd_iommu_v2_link_set_base(XenAmdIommuV2Link *l, uint64_t base,
-                                    Error **errp)
+                                    bool reset, Error **errp)
 {
-    if (base == l->base && l->set_base_calls) {
+    if (!reset && base == l->base && l->set_base_calls) {
         return true;
     }
     trace_xen_amd_iommu_v2_link_set_base(l->ops->name, base);
-    if (!l->ops->set_base(l, base, errp)) {
+    if (!l->ops->set_base(l, base, reset, errp)) {
         return false;
     }
     l->base = base;

@@ -337,8 +337,12 @@ static void xai_pci_set_cap_base(PCIDevice *pdev, uint64_t base, bool enable)
     pci_set_long(cap + XAI_CAP_BAR_HI, base >> 32);
 }
 
-/* Decode the registers where the capability says, if it says Enable. */
-static void xai_pci_apply_base(XenAmdIommuV2State *s)
+/*
+ * Decode the registers where the capability says, if it says Enable.
+ * @reset: after a device reset, which the fast path must hear about even
+ * when the base stays where it was.
+ */
+static void xai_pci_apply_base(XenAmdIommuV2State *s, bool reset)
 {
     Error *err = NULL;
     bool enable;
@@ -354,7 +358,8 @@ static void xai_pci_apply_base(XenAmdIommuV2State *s)
         s->mapped = true;
     }
     trace_xen_amd_iommu_v2_decode(enable, base);
-    if (!xen_amd_iommu_v2_link_set_base(&s->link, enable ? base : 0, &err)) {
+    if (!xen_amd_iommu_v2_link_set_base(&s->link, enable ? base : 0, reset,
+                                        &err)) {
         error_report_err(err);
     }
 }
@@ -375,7 +380,7 @@ static void xai_pci_config_write(PCIDevice *pdev, uint32_t addr,
         base = old;
     }
     xai_pci_set_cap_base(pdev, base, enable);
-    xai_pci_apply_base(XEN_AMD_IOMMU_V2(pdev));
+    xai_pci_apply_base(XEN_AMD_IOMMU_V2(pdev), false);
     xai_pci_sync_msi(XEN_AMD_IOMMU_V2(pdev));
 }
 
@@ -471,6 +476,23 @@ static bool xai_pci_choose_link(XenAmdIommuV2State *s, MemTxAttrs attrs,
         said = true;
     }
     return true;
+}
+
+/*
+ * Page requests from the devices QEMU emulates, and from QMP: into the
+ * guest's PPR log, which the hypervisor keeps once it has the fast path.
+ */
+bool xen_amd_iommu_v2_page_request(XenAmdIommuV2State *s,
+                                   const XenAmdIommuV2PprRequest *req,
+                                   Error **errp)
+{
+    uint64_t entry[2];
+
+    if (!s->link.ops->inject_ppr) {
+        return xen_amd_iommu_v2_ppr_request(&s->engine, req, errp);
+    }
+    return xen_amd_iommu_v2_ppr_encode(&s->engine, req, entry, errp) &&
+           s->link.ops->inject_ppr(&s->link, entry, errp);
 }
 
 /* bind=GBDF=MACHINE[+...]: bindings given on the command line */
@@ -594,7 +616,7 @@ static void xai_pci_reset_hold(Object *obj, ResetType type)
     xen_amd_iommu_v2_engine_reset(&s->engine);
     /* Placed and enabled, as firmware leaves a real IOMMU. */
     xai_pci_set_cap_base(PCI_DEVICE(s), s->mmio_base, true);
-    xai_pci_apply_base(s);
+    xai_pci_apply_base(s, true);
     xai_pci_sync_msi(s);
 }
 
@@ -607,7 +629,7 @@ static int xai_pci_post_load(void *opaque, int version_id)
                      "device's features", TYPE_XEN_AMD_IOMMU_V2);
         return -EINVAL;
     }
-    xai_pci_apply_base(s);
+    xai_pci_apply_base(s, false);
     xai_pci_sync_msi(s);
     return 0;
 }

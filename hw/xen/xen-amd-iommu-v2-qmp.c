@@ -154,7 +154,7 @@ void qmp_xen_amd_iommu_v2_inject_ppr(const char *id, uint16_t devid,
     };
 
     if (s) {
-        xen_amd_iommu_v2_ppr_request(&s->engine, &req, errp);
+        xen_amd_iommu_v2_page_request(s, &req, errp);
     }
 }
 

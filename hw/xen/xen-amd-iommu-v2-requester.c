@@ -129,7 +129,7 @@ static void req_page_request(XenAmdIommuV2Requester *r, bool is_write)
         r->status = REQ_ST_FAULT;
         return;
     }
-    if (!xen_amd_iommu_v2_ppr_request(&r->iommu->engine, &ppr, &err)) {
+    if (!xen_amd_iommu_v2_page_request(r->iommu, &ppr, &err)) {
         qemu_log_mask(LOG_GUEST_ERROR, "%s: page request refused: %s\n",
                       TYPE_XEN_AMD_IOMMU_V2, error_get_pretty(err));
         error_free(err);

@@ -181,17 +181,19 @@ static bool xai_xen_op(XaiXenLink *x, struct xen_amd_iommu_v2_dm_op *op,
     return true;
 }
 
+/* Unmapping (base 0) carries no window and no EFR, as the ABI wants */
 static bool xai_xen_set_base(XenAmdIommuV2Link *l, uint64_t base,
-                             Error **errp)
+                             bool reset, Error **errp)
 {
     XaiXenLink *x = l->priv;
     struct xen_amd_iommu_v2_dm_op op = {
         .op = XEN_DMOP_guest_iommu_set_base,
         .u.set_base = {
             .id = x->id,
+            .flags = reset && base ? XEN_DMOP_GUEST_IOMMU_BASE_RESET : 0,
             .size = base ? XEN_DMOP_GUEST_IOMMU_WINDOW_MIN : 0,
             .base = base,
-            .efr = x->efr,
+            .efr = base ? x->efr : 0,
         },
     };
 
@@ -276,6 +278,44 @@ static void xai_xen_fetch(XenAmdIommuV2Link *l)
     }
 }
 
+/* A PPR entry into the guest's log in Xen: the channel's INJECT */
+static bool xai_xen_inject_ppr(XenAmdIommuV2Link *l, const uint64_t entry[2],
+                               Error **errp)
+{
+    XaiXenLink *x = l->priv;
+    xen_dm_op_guest_iommu_record_t rec = {
+        .type = XEN_DMOP_GUEST_IOMMU_REC_PPR,
+        .entry = { entry[0], entry[1] },
+    };
+    struct xen_amd_iommu_v2_dm_op op = {
+        .op = XEN_DMOP_guest_iommu_ppr_channel,
+        .u.ppr_channel = {
+            .id = x->id,
+            .cmd = XEN_DMOP_GUEST_IOMMU_CHAN_CMD_INJECT,
+            .nr = 1,
+        },
+    };
+    int rc;
+
+    if (!(x->features & XEN_DMOP_GUEST_IOMMU_F_INJECT)) {
+        error_setg(errp, "the hypervisor keeps the PPR log and takes no "
+                   "entries from QEMU");
+        return false;
+    }
+    rc = xai_xen_dm_op(x, &op, &rec, sizeof(rec));
+    if (rc) {
+        error_setg_errno(errp, -rc, "%s: XEN_DMOP_guest_iommu_ppr_channel "
+                         "INJECT", TYPE_XEN_AMD_IOMMU_V2);
+        return false;
+    }
+    if (op.u.ppr_channel.nr != 1) {
+        error_setg(errp, "the hypervisor did not log the page request (PPR "
+                   "off, its log not running or full)");
+        return false;
+    }
+    return true;
+}
+
 static void xai_xen_channel_event(void *opaque)
 {
     XenAmdIommuV2Link *l = opaque;
@@ -339,6 +379,7 @@ static const XenAmdIommuV2LinkOps xai_xen_link_ops = {
     .set_msi = xai_xen_set_msi,
     .bind_bdf = xai_xen_bind_bdf,
     .send_msi = xai_xen_send_msi,
+    .inject_ppr = xai_xen_inject_ppr,
 };
 
 /*

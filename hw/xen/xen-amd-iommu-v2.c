@@ -841,20 +841,16 @@ bool xen_amd_iommu_v2_engine_post_load(XenAmdIommuV2Engine *e)
     return true;
 }
 
-bool xen_amd_iommu_v2_ppr_request(XenAmdIommuV2Engine *e,
-                                  const XenAmdIommuV2PprRequest *req,
-                                  Error **errp)
+/* The PPR log entry (2.6.1) for a page request this IOMMU can take */
+bool xen_amd_iommu_v2_ppr_encode(const XenAmdIommuV2Engine *e,
+                                 const XenAmdIommuV2PprRequest *req,
+                                 uint64_t entry[2], Error **errp)
 {
     unsigned pasid_bits = ((e->efr >> XAI_EFR_PASMAX_SHIFT) & 0x1f) + 1;
     uint16_t flags = req->flags & XAI_PPR_FLAGS_MASK & ~XAI_PPR_FLAG_GN;
-    uint64_t q0, q1;
 
     if (!(e->efr & XAI_EFR_PPR_SUP)) {
         error_setg(errp, "this IOMMU does not offer PPR (ppr=off)");
-        return false;
-    }
-    if (!xai_control(e, XAI_CTRL_PPR_EN)) {
-        error_setg(errp, "the guest has not enabled PPR (PPREn=0)");
         return false;
     }
     if (req->pasid_valid && req->pasid >= (1u << pasid_bits)) {
@@ -869,21 +865,37 @@ bool xen_amd_iommu_v2_ppr_request(XenAmdIommuV2Engine *e,
     if (req->pasid_valid) {
         flags |= XAI_PPR_FLAG_GN;
     }
-    q0 = req->devid |
-         (uint64_t)(req->pasid & 0xffff) << XAI_PPR_PASID_LO_SHIFT |
-         (uint64_t)req->tag << XAI_PPR_TAG_SHIFT |
-         (uint64_t)(req->pasid >> 16) << XAI_PPR_PASID_HI_SHIFT |
-         (uint64_t)flags << XAI_PPR_FLAGS_SHIFT |
-         (uint64_t)XAI_PPR_TYPE_REQUEST << XAI_PPR_TYPE_SHIFT;
-    q1 = req->address & XAI_PPR_ADDR;
+    entry[0] = req->devid |
+               (uint64_t)(req->pasid & 0xffff) << XAI_PPR_PASID_LO_SHIFT |
+               (uint64_t)req->tag << XAI_PPR_TAG_SHIFT |
+               (uint64_t)(req->pasid >> 16) << XAI_PPR_PASID_HI_SHIFT |
+               (uint64_t)flags << XAI_PPR_FLAGS_SHIFT |
+               (uint64_t)XAI_PPR_TYPE_REQUEST << XAI_PPR_TYPE_SHIFT;
+    entry[1] = req->address & XAI_PPR_ADDR;
     trace_xen_amd_iommu_v2_ppr_request(req->devid, req->pasid_valid,
-                                       req->pasid, req->tag, flags, q1);
+                                       req->pasid, req->tag, flags, entry[1]);
+    return true;
+}
+
+bool xen_amd_iommu_v2_ppr_request(XenAmdIommuV2Engine *e,
+                                  const XenAmdIommuV2PprRequest *req,
+                                  Error **errp)
+{
+    uint64_t entry[2];
+
+    if (!xen_amd_iommu_v2_ppr_encode(e, req, entry, errp)) {
+        return false;
+    }
+    if (!xai_control(e, XAI_CTRL_PPR_EN)) {
+        error_setg(errp, "the guest has not enabled PPR (PPREn=0)");
+        return false;
+    }
     if (!xai_status(e, XAI_STATUS_PPR_LOG_RUN)) {
         e->counters.log_drops++;
         error_setg(errp, "the PPR log is not running");
         return false;
     }
-    if (!xai_log_append(e, &xai_ppr_log, q0, q1)) {
+    if (!xai_log_append(e, &xai_ppr_log, entry[0], entry[1])) {
         error_setg(errp, "the PPR log %s",
                    xai_status(e, XAI_STATUS_PPR_OVERFLOW) ?
                    "overflowed" : "could not be written");

@@ -1657,6 +1657,18 @@ static void test_link_base_and_msi(void)
     qobject_unref(rsp);
     g_assert_cmphex(qtest_readl(x->qts, msi), ==, 0);
     g_assert(qxai_readq(x, QXAI_STATUS) & QXAI_ST_PPR_INT);
+
+    /* A reset reaches the link even when the base stays where it was */
+    qtest_system_reset(x->qts);
+    g_assert_cmphex(info_uint(x, "link-base"), ==, 0xfed80000);
+    link_calls(x, calls);
+    qtest_system_reset(x->qts);
+    {
+        uint64_t after[3];
+
+        link_calls(x, after);
+        g_assert_cmpuint(after[0], ==, calls[0] + 1);
+    }
     qxai_stop(x);
 }
 

@@ -29,8 +29,12 @@ typedef struct XenAmdIommuV2LinkOps {
     const char *name;
     /* The hypervisor serves the registers: QEMU must not claim them */
     bool hypervisor_mmio;
-    /* Registers decode at @base; 0: nowhere */
-    bool (*set_base)(XenAmdIommuV2Link *l, uint64_t base, Error **errp);
+    /*
+     * Registers decode at @base; 0: nowhere. @reset: the device was reset,
+     * so the registers start again from their reset values.
+     */
+    bool (*set_base)(XenAmdIommuV2Link *l, uint64_t base, bool reset,
+                     Error **errp);
     /* The IOMMU's MSI as programmed; @msg NULL: disabled */
     bool (*set_msi)(XenAmdIommuV2Link *l, const MSIMessage *msg,
                     Error **errp);
@@ -38,6 +42,12 @@ typedef struct XenAmdIommuV2LinkOps {
                      bool bind, Error **errp);
     /* Send the IOMMU's interrupt to the guest */
     bool (*send_msi)(XenAmdIommuV2Link *l, const MSIMessage *msg);
+    /*
+     * Put a PPR log entry in the guest's log, when the engine at the
+     * other end keeps the log; NULL: QEMU's engine does
+     */
+    bool (*inject_ppr)(XenAmdIommuV2Link *l, const uint64_t entry[2],
+                       Error **errp);
 } XenAmdIommuV2LinkOps;
 
 struct XenAmdIommuV2Link {
@@ -64,7 +74,7 @@ void xen_amd_iommu_v2_link_init(XenAmdIommuV2Link *l,
                                 const XenAmdIommuV2LinkOps *ops,
                                 AddressSpace *as, MemTxAttrs attrs);
 bool xen_amd_iommu_v2_link_set_base(XenAmdIommuV2Link *l, uint64_t base,
-                                    Error **errp);
+                                    bool reset, Error **errp);
 bool xen_amd_iommu_v2_link_set_msi(XenAmdIommuV2Link *l,
                                    const MSIMessage *msg, Error **errp);
 bool xen_amd_iommu_v2_link_bind(XenAmdIommuV2Link *l,

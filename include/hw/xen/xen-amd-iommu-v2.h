@@ -204,9 +204,16 @@ bool xen_amd_iommu_v2_translate(XenAmdIommuV2Engine *e,
                                 const XenAmdIommuV2Request *req,
                                 XenAmdIommuV2Translation *t);
 bool xen_amd_iommu_v2_enabled(XenAmdIommuV2Engine *e);
+bool xen_amd_iommu_v2_ppr_encode(const XenAmdIommuV2Engine *e,
+                                 const XenAmdIommuV2PprRequest *req,
+                                 uint64_t entry[2], Error **errp);
 bool xen_amd_iommu_v2_ppr_request(XenAmdIommuV2Engine *e,
                                   const XenAmdIommuV2PprRequest *req,
                                   Error **errp);
+/* A page request for the guest's PPR log, wherever the fast path keeps it */
+bool xen_amd_iommu_v2_page_request(XenAmdIommuV2State *s,
+                                   const XenAmdIommuV2PprRequest *req,
+                                   Error **errp);
 
 /* The test requester's side of a COMPLETE_PPR_REQUEST */
 void xen_amd_iommu_v2_requester_response(PCIDevice *pdev,
