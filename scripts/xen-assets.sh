@@ -31,13 +31,34 @@
 #   scripts/xen-assets.sh                 build what is missing or stale
 #   XAI_XEN_GUEST_SLOT=8 scripts/xen-assets.sh
 #                                         the IOMMU's slot in the HVM guest
+#   scripts/xen-assets.sh --patched       the same for the project's patched
+#                                         Xen (scripts/xen-build.sh), under
+#                                         _out/xen-patched/e2e/: its test
+#                                         hypervisor, the stock dom0 tree
+#                                         with the patched tools on top, the
+#                                         QEMU built against the patched
+#                                         libxendevicemodel (scripts/
+#                                         build.sh into _out/build-xenpatched)
+#                                         and guests that ask for the IOMMU
+#                                         with guest_iommu=1 alone
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/scripts/common.sh"
 
-XEN_DIR=$OUT/xen
-XDL_DIR=$XEN_DIR/dl
+VARIANT=stock
+if [ "${1:-}" = --patched ]; then
+    VARIANT=patched
+fi
+STOCK_DIR=$OUT/xen
+PATCHED_DIR=$OUT/xen-patched
+if [ $VARIANT = patched ]; then
+    XEN_DIR=$PATCHED_DIR/e2e
+    QEMU_BIN=$OUT/build-xenpatched/qemu-system-x86_64
+else
+    XEN_DIR=$STOCK_DIR
+fi
+XDL_DIR=$STOCK_DIR/dl
 ROOTFS=$XEN_DIR/rootfs
 IMAGE=$XEN_DIR/dom0.img
 SUITE=bookworm
@@ -337,9 +358,15 @@ rootfs_project() {
     gk=$(cd "$OUT/guest/$GUEST_KERNEL" && pwd -P)
     put_file "$gk/vmlinuz" "$opt/guest/vmlinuz"
     put_file "$gk/initramfs.cpio.gz" "$opt/guest/initramfs.cpio.gz"
-    ivrs "$opt/guest/ivrs.bin"
-    local kind
-    for kind in iommu iommu-disk plain; do
+    local kind kinds=(iommu iommu-disk plain)
+    if [ $VARIANT = patched ]; then
+        # hvmloader builds the IVRS; QEMU's disk translation needs its own
+        # engine, which the fast path replaces: no iommu-disk
+        kinds=(iommu plain)
+    else
+        ivrs "$opt/guest/ivrs.bin"
+    fi
+    for kind in "${kinds[@]}"; do
         hvm_config "$kind" | put "$ROOTFS/etc/xai/$kind.cfg"
     done
     dom0_init | put "$ROOTFS/sbin/xai-dom0-init" 755
@@ -473,7 +500,8 @@ EOF
 
 # The HVM guest's xl configs, /etc/xai/<kind>.cfg:
 #   iommu       the test: xen-amd-iommu-v2 at 00:<slot>.0, its IVRS as an
-#               extra ACPI table, and no device behind it
+#               extra ACPI table, and no device behind it (--patched:
+#               guest_iommu = 1 alone, libxl and hvmloader do the rest)
 #   iommu-disk  the same with a virtio-blk disk behind the IOMMU
 #               (iommu_platform=on), whose DMA the IOMMU translates
 #   plain       no IOMMU, the virtio-blk disk only: a baseline
@@ -487,7 +515,8 @@ hvm_config() {
     *) die "unknown guest kind $kind" ;;
     esac
     local args=()
-    if [ $iommu = yes ]; then
+    # The patched toolstack adds the device itself (guest_iommu=1)
+    if [ $iommu = yes ] && [ $VARIANT = stock ]; then
         args+=('"-device", "xen-amd-iommu-v2,id=iommu0,addr=0x'"$slot"'",')
     fi
     if [ $disk = yes ]; then
@@ -510,7 +539,11 @@ serial = "file:/run/xai/hvm-serial.log"
 vnc = 0
 vga = "none"
 EOF
-    if [ $iommu = yes ]; then
+    if [ $iommu = yes ] && [ $VARIANT = patched ]; then
+        echo '# libxl adds -device xen-amd-iommu-v2 (the name tells dom0'"'"'s init'
+        echo '# to inject a page request over QMP), hvmloader its IVRS'
+        echo 'guest_iommu = 1'
+    elif [ $iommu = yes ]; then
         echo 'acpi_firmware = "/opt/xai/guest/ivrs.bin"'
     fi
     cat <<EOF
@@ -726,6 +759,63 @@ finish
 EOF
 }
 
+# --- the patched variant -------------------------------------------------
+
+# The patched hypervisor: scripts/xen-build.sh's test build.
+patched_hypervisor() {
+    [ -f "$PATCHED_DIR/boot/xen" ] ||
+        die "no $PATCHED_DIR/boot/xen: run scripts/xen-build.sh"
+    put_file "$PATCHED_DIR/boot/xen" "$XEN_DIR/boot/xen"
+}
+
+# The stock dom0 tree with the patched tools laid over Debian's files.
+patched_rootfs() {
+    local overlay=$PATCHED_DIR/tools-overlay want
+    [ -d "$overlay" ] ||
+        die "no $overlay: run scripts/xen-build.sh (it builds the tools)"
+    [ -f "$STOCK_DIR/stamps/rootfs" ] ||
+        die "no stock dom0 tree: run scripts/xen-assets.sh first"
+    want="$(cat "$STOCK_DIR/stamps/rootfs") overlay $(cd "$overlay" &&
+        find . -type f -printf '%p %s %T@\n' | sort | md5sum | cut -c1-32)"
+    if [ "$(cat "$XEN_DIR/stamps/rootfs" 2>/dev/null)" = "$want" ] &&
+       [ -d "$ROOTFS/usr" ]; then
+        return
+    fi
+    say "dom0 tree: the stock one with the patched Xen tools on top"
+    rm -rf "$ROOTFS"
+    cp -a "$STOCK_DIR/rootfs" "$ROOTFS"
+    rm -rf "$ROOTFS/opt/xai" "$ROOTFS/etc/xai"
+    patched_qemu_libs
+    cp -a "$overlay/." "$ROOTFS/"
+    echo "$want" > "$XEN_DIR/stamps/rootfs"
+}
+
+# This QEMU was configured on its own and may link a library the stock one
+# does not (configure finds what the host has): install those packages too.
+patched_qemu_libs() {
+    local pkgs=() p
+    for p in $(qemu_lib_packages); do
+        chroot "$ROOTFS" dpkg -s "$p" > /dev/null 2>&1 || pkgs+=("$p")
+    done
+    [ ${#pkgs[@]} = 0 ] && return
+    say "installing in the dom0 tree for this QEMU: ${pkgs[*]}"
+    trap rootfs_cleanup EXIT
+    mount -t proc proc "$ROOTFS/proc"
+    {
+        chroot "$ROOTFS" apt-get update -q &&
+        chroot "$ROOTFS" env DEBIAN_FRONTEND=noninteractive \
+            apt-get install -y -q --no-install-recommends "${pkgs[@]}" &&
+        chroot "$ROOTFS" apt-get clean
+    } > "$XEN_DIR/apt.log" 2>&1 || {
+        tail -n 20 "$XEN_DIR/apt.log" >&2
+        die "installing ${pkgs[*]} failed (log: $XEN_DIR/apt.log)"
+    }
+    rootfs_cleanup
+    trap - EXIT
+    rm -rf "$ROOTFS"/var/lib/apt/lists/*_Packages \
+        "$ROOTFS"/var/cache/apt/*.bin
+}
+
 rootfs_image() {
     # Rebuild the image when anything in the tree is newer than it.
     if [ -f "$IMAGE" ] &&
@@ -749,10 +839,15 @@ install_tools
 bash "$here/scripts/guest-assets.sh" "$DOM0_KERNEL" "$GUEST_KERNEL"
 xver=$(xen_version)
 [ -n "$xver" ] || die "no xen-hypervisor-$XEN_SERIES-amd64 in the archive"
-hypervisor "$xver"
 dom0_kernel
 dom0_initrd
-rootfs_base "$xver"
+if [ $VARIANT = patched ]; then
+    patched_hypervisor
+    patched_rootfs
+else
+    hypervisor "$xver"
+    rootfs_base "$xver"
+fi
 rootfs_project
 rootfs_image
-say "xen assets ready in $XEN_DIR (xen $xver, dom0 $(basename "$(readlink -f "$OUT/guest/$DOM0_KERNEL")"), guest $(basename "$(readlink -f "$OUT/guest/$GUEST_KERNEL")"))"
+say "xen assets ($VARIANT) ready in $XEN_DIR (xen $xver, dom0 $(basename "$(readlink -f "$OUT/guest/$DOM0_KERNEL")"), guest $(basename "$(readlink -f "$OUT/guest/$GUEST_KERNEL")"))"

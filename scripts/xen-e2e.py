@@ -30,6 +30,15 @@ and prints the time each phase took. Exit status 1 on any failure.
     scripts/xen-assets.sh && scripts/xen-e2e.py
     scripts/xen-e2e.py --stream          # show the whole console live
     scripts/xen-e2e.py --guest plain     # the same guest, no IOMMU
+
+With --patched (and --xen _out/xen-patched/boot/xen, the test build of
+scripts/xen-build.sh), the hypervisor runs the device's fast path: the
+QEMU-engine asserts give way to ones on Xen's console (the test build
+reports each step of its guest IOMMU at loglvl=info, and injects a page
+request guest_iommu_debug_ppr= milliseconds after the guest starts its PPR
+log).
+
+    scripts/xen-e2e.py --patched --xen _out/xen-patched/boot/xen
 """
 
 import argparse
@@ -67,7 +76,8 @@ POWEROFF_GRACE = 20
 
 
 def outer_command(qemu, console, guest_kind, guest_timeout, verbose,
-                  single_thread, pin, xen_append="", dom0_append=""):
+                  single_thread, pin, xen_append="", dom0_append="",
+                  xen_image=None):
     boot = os.path.join(XEN_DIR, "boot")
     xen_args = ["dom0_mem=768M,max:768M", "console=com1",
                 "com1=115200,8n1",
@@ -98,7 +108,7 @@ def outer_command(qemu, console, guest_kind, guest_timeout, verbose,
             "-cpu", "EPYC,+svm,-monitor", "-smp", "2", "-m", "3G",
             "-display", "none", "-no-reboot",
             "-serial", "file:" + console,
-            "-kernel", os.path.join(boot, "xen"),
+            "-kernel", xen_image or os.path.join(boot, "xen"),
             "-append", " ".join(xen_args),
             "-initrd", modules,
             # The dom0 image stays as built: writes go to a temporary
@@ -174,7 +184,7 @@ def analyse(text, seen_at):
     lines = [ln.rstrip("\r") for ln in text.split("\n")]
     facts = {"markers": {}, "hvm": [], "hvs": [], "dm": [], "qmp": None,
              "dm_cmdline": None, "disk_sum": None, "xl": [],
-             "ppr_inject": None,
+             "ppr_inject": None, "giommu": [],
              "console_tail": []}
     first_report_at = None
     report_done_at = None
@@ -187,6 +197,8 @@ def analyse(text, seen_at):
                 "host": at, "dom0": float(m.group(3)),
                 "extra": m.group(2).strip()})
             continue
+        if " guest IOMMU" in line and line.startswith("(XEN) "):
+            facts["giommu"].append(line[len("(XEN) "):])
         if line.startswith("hvm| "):
             body = line[len("hvm| "):]
             facts["hvm"].append(body)
@@ -274,7 +286,114 @@ def phase_times(f, total):
     ]
 
 
-def assert_iommu(c, f, guest_kind):
+# The patched hypervisor's test build (CONFIG_GUEST_IOMMU_DEBUG) on its
+# console: see xen/drivers/passthrough/amd/iommu_guest.c in patches/xen/.
+GI_DUMP = re.compile(r"commands: COMPLETION_WAIT (\d+) \(stores (\d+)\).*"
+                     r"log entries: event (\d+) PPR (\d+)")
+GI_CHAN = re.compile(r"channel port \d+ flags 0x[0-9a-f]+: (\d+) records "
+                     r"queued, (\d+) dropped")
+GI_MSIS = re.compile(r"MSIs: ComWait (\d+) event (\d+) PPR (\d+) lost (\d+)")
+# (Linux leaves the PASID out of its answer when the request had GN=0.)
+GI_CPPR = re.compile(r"COMPLETE_PPR_REQUEST devid 0009 pasid (?:0|0x1) "
+                     r"tag 0x5 status (0x[0-9a-f]+|0)")
+
+
+def assert_fast_path(c, f, q):
+    """The hypervisor serves the device (patched Xen, --patched)."""
+    gi = f["giommu"]
+
+    def lines(pattern):
+        return [ln for ln in gi if re.search(pattern, ln)]
+
+    said = [ln for ln in f["dm"] if NO_FAST_PATH.search(ln)]
+    info = lines(r"guest IOMMU: get_info from d0: features")
+    c.check(info and not said and q is not None and q.get("engine") == "xen",
+            "QEMU's probe found the hypervisor's fast path (get_info "
+            "answered, QEMU's link is \"xen\")",
+            "get_info: %s; QEMU said: %s; engine %s" % (
+                info[:1], said[:1], q and q.get("engine")))
+    base = lines(r"set_base 0x[0-9a-f]+ size 0x4000 efr")
+    c.check(bool(base), "set_base reached Xen (window and EFR from QEMU)",
+            "; ".join(gi[:3]) or "no guest IOMMU line from Xen")
+    c.check(bool(lines(r"channel bound: port \d+ to d0")),
+            "QEMU bound the PPR channel (event channel from Xen)")
+    c.check(bool(lines(r"set_msi flags 0x1 vector")),
+            "set_msi reached Xen with the guest's MSI enabled")
+    c.check(q is not None and q["control"] == 0 and
+            not any(q["commands"]) and q.get("register-accesses") == 0,
+            "QEMU's engine saw no register access (Xen served the window)",
+            q and "control %#x, commands %s, register accesses %s" % (
+                q["control"], q["commands"], q.get("register-accesses")))
+    for unit in ("command buffer", "event log", "PPR log"):
+        c.check(bool(lines(unit + " running")),
+                "the guest started Xen's %s" % unit)
+    dumps = [GI_DUMP.search(ln) for ln in gi]
+    dumps = [m for m in dumps if m]
+    last = dumps[-1] if dumps else None
+    c.check(last is not None and int(last.group(1)) > 0 and
+            int(last.group(2)) > 0,
+            "Xen ran the guest's COMPLETION_WAITs and stored their "
+            "semaphores (%s)" % (last.group(0)[:60] if last else "-"),
+            "no state dump on Xen's console")
+    inj = lines(r"debug PPR devid 0009 pasid 0x1 tag 0x5: logged.*MSI sent")
+    c.check(bool(inj), "a page request injected in Xen went into the "
+            "guest's PPR log and raised its MSI (Xen's hvm_inject_msi)",
+            "; ".join(lines(r"debug PPR")) or "no injection line")
+    # dom0's page request over QMP: QEMU hands it to Xen (channel INJECT)
+    qinj = f["ppr_inject"]
+    c.check(isinstance(qinj, dict) and "return" in qinj and
+            q is not None and q["ppr-requests"] == 0,
+            "a page request injected over QMP went to Xen's PPR log "
+            "through the channel's INJECT (Xen logged it; QEMU's engine "
+            "logged nothing)",
+            "QMP: %s; QEMU's engine: %s PPR entries" % (
+                qinj, q and q["ppr-requests"]))
+    cppr = [GI_CPPR.search(ln) for ln in gi]
+    cppr = [m for m in cppr if m]
+    c.check(bool(cppr), "the guest's Linux took the MSI, read the PPR log "
+            "and answered (COMPLETE_PPR_REQUEST devid 0009 tag 5%s, "
+            "run by Xen)" % (", status %s" % cppr[0].group(1) if cppr
+                             else ""))
+    chan = [GI_CHAN.search(ln) for ln in gi]
+    chan = [m for m in chan if m]
+    c.check(bool(chan) and last is not None and int(last.group(4)) > 0 and
+            chan[-1].group(1) == "0" and chan[-1].group(2) == "0",
+            "QEMU fetched the channel's records (the PPR record Xen queued "
+            "is gone, none dropped)",
+            chan[-1].group(0) if chan else "no channel line")
+    msis = [GI_MSIS.search(ln) for ln in gi]
+    msis = [m for m in msis if m]
+    if msis:
+        m = msis[-1]
+        print("info: xen: hypervisor MSIs: ComWait %s, event %s, PPR %s, "
+              "lost %s" % m.groups())
+    for ln in gi:
+        print("info: xen: " + ln)
+
+
+def assert_qemu_engine(c, f, q):
+    """QEMU's engine serves the device (stock Xen)."""
+    waits = q["commands"][COMPLETION_WAIT] if q else 0
+    c.check(waits > 0, "the device ran the guest's COMPLETION_WAITs "
+            "(%d)" % waits, "QMP: %s" % (f["qmp"] or "no answer"))
+    # dom0's page request: devid 0009 (00:01.1), PASID 1, tag 5
+    inj = f["ppr_inject"]
+    c.check(isinstance(inj, dict) and "return" in inj and q is not None and
+            q["ppr-requests"] >= 1 and q["interrupts"] >= 1,
+            "a page request injected from dom0 went into the guest's PPR "
+            "log and raised the IOMMU's MSI (via xendevicemodel_inject_msi)",
+            "inject: %s; device: %s" % (
+                inj, q and {k: q[k] for k in ("ppr-requests", "interrupts",
+                                              "log-drops")}))
+    done = q.get("last-ppr-completion") if q else None
+    c.check(done is not None and done["devid"] == 9 and done["tag"] == 5,
+            "the guest's Linux took the interrupt, read the PPR log and "
+            "answered (COMPLETE_PPR_REQUEST devid 0009 tag 5%s)" % (
+                ", status %d" % done["status"] if done else ""),
+            "last completion: %s" % done)
+
+
+def assert_iommu(c, f, guest_kind, patched=False):
     mk = f["markers"]
     g = f["guest"]
     c.check("dom0-userspace" in mk, "Xen booted dom0 to its init")
@@ -289,14 +408,19 @@ def assert_iommu(c, f, guest_kind):
             cmd[:120] or "no device model process")
     want_dev = guest_kind.startswith("iommu")
     want_disk = guest_kind != "iommu"
+    if not want_dev:
+        c.check(cmd and "xen-amd-iommu-v2" not in cmd,
+                "without the IOMMU in its config, the device model has no "
+                "xen-amd-iommu-v2", cmd[:160] or "no device model process")
     if want_dev:
         c.check("-device xen-amd-iommu-v2" in cmd,
                 "the device model carries -device xen-amd-iommu-v2")
         said = [ln for ln in f["dm"] if NO_FAST_PATH.search(ln)]
-        c.check(len(said) == 1,
-                "QEMU's device says once: no fast path, QEMU's engine "
-                "serves the IOMMU",
-                "said %d times" % len(said))
+        if not patched:
+            c.check(len(said) == 1,
+                    "QEMU's device says once: no fast path, QEMU's engine "
+                    "serves the IOMMU",
+                    "said %d times" % len(said))
     ended = [m[len("guest-"):] for m in mk if m.startswith("guest-")]
     c.check(g["reached_done"], "the HVM guest ran its report",
             "guest %s; serial: %s" % (" ".join(ended) or "not started",
@@ -342,24 +466,10 @@ def assert_iommu(c, f, guest_kind):
                 "control=%s" % (hex(ctl["control"])
                                 if ctl["control"] is not None
                                 else ctl["error"]))
-    waits = q["commands"][COMPLETION_WAIT] if q else 0
-    c.check(waits > 0, "the device ran the guest's COMPLETION_WAITs "
-            "(%d)" % waits, "QMP: %s" % (f["qmp"] or "no answer"))
-    # dom0's page request: devid 0009 (00:01.1), PASID 1, tag 5
-    inj = f["ppr_inject"]
-    c.check(isinstance(inj, dict) and "return" in inj and q is not None and
-            q["ppr-requests"] >= 1 and q["interrupts"] >= 1,
-            "a page request injected from dom0 went into the guest's PPR "
-            "log and raised the IOMMU's MSI (via xendevicemodel_inject_msi)",
-            "inject: %s; device: %s" % (
-                inj, q and {k: q[k] for k in ("ppr-requests", "interrupts",
-                                              "log-drops")}))
-    done = q.get("last-ppr-completion") if q else None
-    c.check(done is not None and done["devid"] == 9 and done["tag"] == 5,
-            "the guest's Linux took the interrupt, read the PPR log and "
-            "answered (COMPLETE_PPR_REQUEST devid 0009 tag 5%s)" % (
-                ", status %d" % done["status"] if done else ""),
-            "last completion: %s" % done)
+    if patched:
+        assert_fast_path(c, f, q)
+    else:
+        assert_qemu_engine(c, f, q)
     bad = [ln for ln in g["iommu_dmesg"] if BAD_LINES.search(ln)]
     c.check(g["reached_done"] and not bad and
             not any("timed out" in ln for ln in f["hvs"]),
@@ -368,7 +478,8 @@ def assert_iommu(c, f, guest_kind):
     if q:
         print("info: xen: device: control 0x%x, %d commands (%d "
               "COMPLETION_WAIT), %d events, %d interrupts, MSI %s" % (
-                  q["control"], sum(q["commands"]), waits, q["events"],
+                  q["control"], sum(q["commands"]),
+                  q["commands"][COMPLETION_WAIT], q["events"],
                   q["interrupts"],
                   "0x%x/0x%x" % (q["msi-address"], q["msi-data"])
                   if q["msi-enabled"] else "off"))
@@ -400,9 +511,24 @@ def main():
     ap.add_argument("--dom0-append", default="",
                     help="more dom0 kernel command line options (xai.* "
                     "ones are read by dom0's init)")
+    ap.add_argument("--xen", metavar="PATH",
+                    help="the hypervisor to boot (multiboot ELF) instead "
+                    "of Debian's _out/xen/boot/xen")
+    ap.add_argument("--patched", action="store_true",
+                    help="the hypervisor runs the fast path (patched test "
+                    "build): assert on its side instead of QEMU's engine")
+    ap.add_argument("--ppr-delay-ms", type=int, default=4000,
+                    help="--patched: Xen injects its test page request this "
+                    "long after the guest starts its PPR log")
+    ap.add_argument("--assets", metavar="DIR",
+                    help="what scripts/xen-assets.sh built (default "
+                    "_out/xen; --patched builds _out/xen-patched/e2e)")
     ap.add_argument("--keep", action="store_true",
                     help="keep the run's folder (kept anyway on failure)")
     a = ap.parse_args()
+    if a.assets:
+        global XEN_DIR
+        XEN_DIR = a.assets
     check_assets()
 
     os.makedirs(os.path.join(XEN_DIR, "runs"), exist_ok=True)
@@ -412,17 +538,23 @@ def main():
     # A private copy: the build may relink the binary during the run.
     qemu = os.path.join(work, "qemu-system-x86_64")
     shutil.copy2(a.qemu, qemu)
+    xen_append = a.xen_append
+    if a.patched:
+        xen_append += " guest_iommu_debug_ppr=%d" % a.ppr_delay_ms
+        if not a.verbose:
+            xen_append += " loglvl=info"
     argv = outer_command(qemu, console, a.guest, a.guest_timeout,
                          a.verbose, a.single_thread, not a.no_pin,
-                         a.xen_append,
-                         a.dom0_append)
+                         xen_append,
+                         a.dom0_append, a.xen)
     print("$ " + shlex.join(argv), flush=True)
 
     def stream(line):
         if a.stream:
             return True
         return line.startswith(("=== XAI-E2E", "hvm| ", "hvs| ", "dm| ",
-                                "xl| ", "(XEN) ***", "(XEN) Panic"))
+                                "xl| ", "(XEN) ***", "(XEN) Panic")) or \
+            (a.patched and " guest IOMMU" in line)
 
     text, seen_at, total, timed_out = run(argv, console, a.timeout, stream)
     f = analyse(text, seen_at)
@@ -430,7 +562,7 @@ def main():
     c = Checks()
     c.check(not timed_out, "the run finished within %d s" % a.timeout,
             "killed after %.0f s" % total)
-    assert_iommu(c, f, a.guest)
+    assert_iommu(c, f, a.guest, a.patched)
 
     print("\nphases (host wall clock, 2 vCPUs of TCG):")
     for name, secs in phase_times(f, total):
