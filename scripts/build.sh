@@ -87,6 +87,11 @@ apply_patches
 # Shared by every clone and build folder on the machine: a fresh clone
 # (CI) rebuilds from the cache.
 export CCACHE_DIR=${CCACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/xen-amd-iommu-v2-ccache}
+# ... and by the build folders of one clone: paths under _out/ hash as
+# relative ones, the folder itself not at all (its objects' debug info
+# may then name another folder of the clone)
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$OUT}
+export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-true}
 cc=${XAI_CC:-gcc}
 cxx=${XAI_CXX:-g++}
 cc_args=(--cc="$cc" --cxx="$cxx")
