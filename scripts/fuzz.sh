@@ -19,6 +19,10 @@
 #   --keep-going      go on after a finding until the time is up (libFuzzer's
 #                     fork mode: each worker runs its inputs in child
 #                     processes, keeping crashes and hangs as artifacts)
+#   --timeout S       an input still running after S seconds (wall clock)
+#                     is a hang (5; a campaign that shares the host with
+#                     builds, or runs niced, needs more: the slowest input
+#                     of the device takes about 0.1 s of CPU)
 #   --no-dma-master   the IOMMU alone, without the requester whose DMA goes
 #                     through it (translation is then not reached)
 #   --no-measure      skip replaying the corpus for its total coverage
@@ -57,6 +61,7 @@ measure=1
 smoke=
 reproduce=
 print_env=0
+unit_timeout=5
 extra=()
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit "${1:-0}"; }
@@ -73,6 +78,7 @@ while [ $# -gt 0 ]; do
     --seeds) seeds=$2; shift ;;
     --log) log=$2; shift ;;
     --keep-going) keep_going=1 ;;
+    --timeout) unit_timeout=$2; shift ;;
     --no-dma-master) dma_master=0 ;;
     --no-measure) measure=0 ;;
     --smoke) smoke=$2; shift ;;
@@ -224,7 +230,7 @@ artifact_list() {
 }
 artifacts_before=$(artifact_list)
 
-fuzz_flags=(-timeout=5 -rss_limit_mb=2048 -print_final_stats=1
+fuzz_flags=(-timeout="$unit_timeout" -rss_limit_mb=2048 -print_final_stats=1
             -artifact_prefix="$artifacts/" -dict="$dict" -max_len=4096)
 
 # One worker: libFuzzer until its time or runs are used up, or (unless
