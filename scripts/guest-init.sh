@@ -9,6 +9,9 @@
 #   xai.mmio=0x...   IOMMU register base to read, instead of finding it
 #   xai.verbose      leave kernel console messages on during the report
 #   xai.wait=S       how long to wait for modules and the disk (default 60)
+#   xai.linger=S     stay up S seconds after the report, before "done"
+#                    (a host that injects a page request once the report
+#                    starts then still finds the guest's IOMMU on)
 
 /bin/busybox mkdir -p /bin /sbin /usr/bin /usr/sbin /proc /sys /dev /tmp
 /bin/busybox --install -s
@@ -170,5 +173,8 @@ fi
 section uptime
 cut -d' ' -f1 /proc/uptime
 
+if linger=$(opt xai.linger); then
+    sleep "$linger"
+fi
 section "done"
 poweroff -f

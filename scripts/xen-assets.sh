@@ -506,7 +506,7 @@ EOF
 #               (iommu_platform=on), whose DMA the IOMMU translates
 #   plain       no IOMMU, the virtio-blk disk only: a baseline
 hvm_config() {
-    local kind=$1 slot iommu=no disk=no platform=off wait=90
+    local kind=$1 slot iommu=no disk=no platform=off wait=90 linger=''
     slot=$(printf %x "$GUEST_SLOT")
     case "$kind" in
     iommu) iommu=yes; wait=4 ;;
@@ -516,6 +516,11 @@ hvm_config() {
     esac
     local args=()
     # The patched toolstack adds the device itself (guest_iommu=1)
+    # dom0 injects a page request when the guest's report starts: the
+    # guest stays up long enough to take it (dom0 looks once a second)
+    if [ $iommu = yes ]; then
+        linger=' xai.linger=5'
+    fi
     if [ $iommu = yes ] && [ $VARIANT = stock ]; then
         args+=('"-device", "xen-amd-iommu-v2,id=iommu0,addr=0x'"$slot"'",')
     fi
@@ -534,7 +539,7 @@ memory = 512
 vcpus = 1
 kernel = "/opt/xai/guest/vmlinuz"
 ramdisk = "/opt/xai/guest/initramfs.cpio.gz"
-cmdline = "$GUEST_CMDLINE xai.wait=$wait"
+cmdline = "$GUEST_CMDLINE xai.wait=$wait$linger"
 serial = "file:/run/xai/hvm-serial.log"
 vnc = 0
 vga = "none"
@@ -745,6 +750,11 @@ sleep 1
 mark "guest-$result"
 if [ -S /run/xai/qmp.sock ]; then
     echo "xai: qmp $(xai-qmp /run/xai/qmp.sock query-xen-amd-iommu-v2 2>&1 | tr '\n' ' ')"
+    # Saving the device model's state (what Xen's save and migration do)
+    # must be refused while the hypervisor holds the IOMMU's state
+    if grep -q '^guest_iommu = 1' "/etc/xai/$guest.cfg"; then
+        echo "xai: save-state $(xai-qmp /run/xai/qmp.sock xen-save-devices-state '{"filename": "/run/xai/dm-state"}' 2>&1 | tr '\n' ' ')"
+    fi
 fi
 kill "$tail1" "$tail2" 2> /dev/null
 mark device-model-log

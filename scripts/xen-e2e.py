@@ -184,7 +184,7 @@ def analyse(text, seen_at):
     lines = [ln.rstrip("\r") for ln in text.split("\n")]
     facts = {"markers": {}, "hvm": [], "hvs": [], "dm": [], "qmp": None,
              "dm_cmdline": None, "disk_sum": None, "xl": [],
-             "ppr_inject": None, "giommu": [],
+             "ppr_inject": None, "save_state": None, "giommu": [],
              "console_tail": []}
     first_report_at = None
     report_done_at = None
@@ -227,6 +227,8 @@ def analyse(text, seen_at):
                 facts["qmp"] = json.loads(line[len("xai: qmp "):])
             except ValueError:
                 facts["qmp"] = {"error": line}
+        elif line.startswith("xai: save-state "):
+            facts["save_state"] = line[len("xai: save-state "):]
         elif line.startswith("xai: ppr-inject "):
             try:
                 facts["ppr_inject"] = json.loads(line[len("xai: ppr-inject "):])
@@ -339,6 +341,12 @@ def assert_fast_path(c, f, q):
     c.check(bool(inj), "a page request injected in Xen went into the "
             "guest's PPR log and raised its MSI (Xen's hvm_inject_msi)",
             "; ".join(lines(r"debug PPR")) or "no injection line")
+    saved = f["save_state"] or ""
+    why = [ln for ln in f["dm"] if "fast path holds the IOMMU's state" in ln]
+    c.check("error" in saved and bool(why),
+            "saving the device model's state (Xen's save and migration) is "
+            "refused while Xen holds the IOMMU's",
+            "QMP: %s; device model: %s" % (saved or "no answer", why[:1]))
     # dom0's page request over QMP: QEMU hands it to Xen (channel INJECT)
     qinj = f["ppr_inject"]
     c.check(isinstance(qinj, dict) and "return" in qinj and

@@ -25,6 +25,7 @@
 #include "hw/pci/pci_bus.h"
 #include "system/xen.h"
 #include "hw/qdev-properties.h"
+#include "migration/blocker.h"
 #include "migration/vmstate.h"
 #include "hw/xen/xen-amd-iommu-v2.h"
 #include "xen-amd-iommu-v2-bits.h"
@@ -465,6 +466,14 @@ static bool xai_pci_choose_link(XenAmdIommuV2State *s, MemTxAttrs attrs,
             return false;
         }
     }
+    if (rc == 1) {
+        error_setg(&s->migration_blocker, "%s: the hypervisor's fast path "
+                   "holds the IOMMU's state, which cannot migrate",
+                   TYPE_XEN_AMD_IOMMU_V2);
+        if (migrate_add_blocker(&s->migration_blocker, errp) < 0) {
+            return false;
+        }
+    }
     if (rc == 0 && s->fast_path == ON_OFF_AUTO_ON) {
         error_setg(errp, "fast-path=on: no hypervisor fast path is "
                    "available: %s", why);
@@ -605,6 +614,7 @@ static void xai_pci_exit(PCIDevice *pdev)
         memory_region_del_subregion(get_system_memory(), &s->mmio);
         s->mapped = false;
     }
+    migrate_del_blocker(&s->migration_blocker);
     xen_amd_iommu_v2_engine_exit(&XEN_AMD_IOMMU_V2(pdev)->engine);
     msi_uninit(pdev);
 }
@@ -634,10 +644,26 @@ static int xai_pci_post_load(void *opaque, int version_id)
     return 0;
 }
 
+/*
+ * The blocker stops "migrate"; Xen saves a device model's state with
+ * xen-save-devices-state, which does not look at blockers: refuse here.
+ */
+static int xai_pci_pre_save(void *opaque)
+{
+    XenAmdIommuV2State *s = opaque;
+
+    if (s->migration_blocker) {
+        error_report_err(error_copy(s->migration_blocker));
+        return -EBUSY;
+    }
+    return 0;
+}
+
 static const VMStateDescription vmstate_xai_pci = {
     .name = TYPE_XEN_AMD_IOMMU_V2,
     .version_id = 1,
     .minimum_version_id = 1,
+    .pre_save = xai_pci_pre_save,
     .post_load = xai_pci_post_load,
     .fields = (const VMStateField[]) {
         VMSTATE_PCI_DEVICE(parent_obj, XenAmdIommuV2State),

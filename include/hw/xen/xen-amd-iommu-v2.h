@@ -174,6 +174,8 @@ struct XenAmdIommuV2State {
 
     /* Where the fast path runs (QEMU's engine or the hypervisor's) */
     XenAmdIommuV2Link link;
+    /* The hypervisor's register state cannot migrate (ABI 1.0) */
+    Error *migration_blocker;
 
     /* DMA remapping: per-bus arrays of per-devfn address spaces */
     bool translating;
