@@ -17,6 +17,19 @@ QEMU_BIN=$BUILD_DIR/qemu-system-x86_64
 say() { printf '[xen-amd-iommu-v2] %s\n' "$*"; }
 die() { printf '[xen-amd-iommu-v2] error: %s\n' "$*" >&2; exit 1; }
 
+# Install the Debian packages among "$@" that are not installed yet.
+apt_install_missing() {
+    local missing=() p
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+            grep -q 'install ok installed' || missing+=("$p")
+    done
+    [ ${#missing[@]} = 0 ] && return 0
+    say "installing: ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+        -o DPkg::Lock::Timeout=600 --no-install-recommends "${missing[@]}"
+}
+
 # copy_modules SRCDIR DESTDIR LOADFILE PATH...: the kernel modules PATH...
 # (relative to SRCDIR, dependencies first, duplicates skipped) as plain
 # .ko files in DESTDIR, their names in load order in LOADFILE. Busybox

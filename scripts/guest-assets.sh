@@ -33,17 +33,7 @@ WANT_MODULES=(virtio_pci virtio_blk)
 install_tools() {
     # kmod for depmod (the packages ship no modules.dep: it is made at
     # install time); busybox-static is the whole guest userland.
-    local pkgs=(busybox-static cpio gzip xz-utils zstd kmod)
-    local missing=() p
-    for p in "${pkgs[@]}"; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
-            grep -q 'install ok installed' || missing+=("$p")
-    done
-    if [ ${#missing[@]} -gt 0 ]; then
-        say "installing: ${missing[*]}"
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-            --no-install-recommends "${missing[@]}"
-    fi
+    apt_install_missing busybox-static cpio gzip xz-utils zstd kmod
 }
 
 # The newest linux-image-amd64 version of a series,

@@ -56,11 +56,12 @@ class Checks:
             self.failed += 1
 
 
-def check_kernel(qemu, kernel, efr, base, machine="q35"):
-    c = Checks("guest %s%s" % (kernel, "" if machine == "q35"
-                               else " on " + machine))
+def check_kernel(qemu, kernel, efr, base, machine="q35", label=""):
+    c = Checks("guest %s%s%s" % (kernel, "" if machine == "q35"
+                                 else " on " + machine,
+                                 " (%s)" % label if label else ""))
     r = guest.boot(qemu=qemu, kernel=kernel, iommu="xen-amd-iommu-v2",
-                   timeout=240,
+                   timeout=600 if label else 240,
                    extra_args=() if machine == "q35" else ("-M", machine))
     dmesg = r["iommu_dmesg"]
     c.check(r["reached_done"], "guest ran its report",
@@ -106,6 +107,10 @@ def main():
     ap.add_argument("--qemu", default=guest.DEFAULT_QEMU)
     ap.add_argument("--kernel", action="append",
                     help="kernel series (repeatable; default 6.1 and 6.12)")
+    ap.add_argument("--label", default="",
+                    help="name this QEMU in the check lines (e.g. "
+                    "asan+ubsan for a sanitizer build, which also gets "
+                    "more time)")
     a = ap.parse_args()
     efr, base = device_facts(a.qemu)
     passed = failed = 0
@@ -113,7 +118,7 @@ def main():
     if not a.kernel:
         runs.append(("6.1", "pc"))     # the IVRS on i440fx too
     for kernel, machine in runs:
-        c = check_kernel(a.qemu, kernel, efr, base, machine)
+        c = check_kernel(a.qemu, kernel, efr, base, machine, a.label)
         passed += c.passed
         failed += c.failed
     return 1 if failed else 0

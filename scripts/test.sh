@@ -118,6 +118,14 @@ if bash "$here/scripts/fuzz-build.sh" > "$log_dir/fuzz-build.log" 2>&1; then
     UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1 \
     QEMU_BIN=$OUT/build-fuzz/qemu-system-x86_64 run_qtest_as \
         xen-amd-iommu-v2-test "asan+ubsan"
+    # ... and Linux 6.12 driving the sanitized QEMU's device
+    ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+    UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1 \
+    run_checks "guest end to end (asan+ubsan)" \
+        "$log_dir/guest-test-asan.log" \
+        /usr/bin/python3 "$here/scripts/guest-test.py" \
+        --qemu "$OUT/build-fuzz/qemu-system-x86_64" --kernel 6.12 \
+        --label asan+ubsan
     bash "$here/scripts/fuzz.sh" --smoke 120 > "$log_dir/fuzz-smoke.log" 2>&1
     rc=$?
     record "fuzz smoke: 120 s of generic-fuzz (ASan+UBSan), no finding" $rc

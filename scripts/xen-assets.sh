@@ -88,18 +88,8 @@ DOM0_PACKAGES=("xen-utils-$XEN_SERIES" xenstore-utils seabios python3
                procps)
 
 install_tools() {
-    local pkgs=(debootstrap e2fsprogs busybox-static cpio gzip kmod
-                binutils python3)
-    local missing=() p
-    for p in "${pkgs[@]}"; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
-            grep -q 'install ok installed' || missing+=("$p")
-    done
-    if [ ${#missing[@]} -gt 0 ]; then
-        say "installing: ${missing[*]}"
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-            --no-install-recommends "${missing[@]}"
-    fi
+    apt_install_missing debootstrap e2fsprogs busybox-static cpio gzip kmod \
+        binutils python3
 }
 
 # Write stdin to $1 (mode $2) only when it differs, so that mtimes say
@@ -265,6 +255,25 @@ rootfs_cleanup() {
     fi
 }
 
+# apt-get install "$@" inside the dom0 tree, leaving no package lists.
+rootfs_install() {
+    trap rootfs_cleanup EXIT
+    mount -t proc proc "$ROOTFS/proc"
+    {
+        chroot "$ROOTFS" apt-get update -q &&
+        chroot "$ROOTFS" env DEBIAN_FRONTEND=noninteractive \
+            apt-get install -y -q --no-install-recommends "$@" &&
+        chroot "$ROOTFS" apt-get clean
+    } > "$XEN_DIR/apt.log" 2>&1 || {
+        tail -n 20 "$XEN_DIR/apt.log" >&2
+        die "installing $* in the dom0 tree failed (log: $XEN_DIR/apt.log)"
+    }
+    rootfs_cleanup
+    trap - EXIT
+    rm -rf "$ROOTFS"/var/lib/apt/lists/*_Packages \
+        "$ROOTFS"/var/cache/apt/*.bin
+}
+
 rootfs_base() {
     local xver=$1
     local want
@@ -297,27 +306,12 @@ EOF
     # No daemons start inside the chroot.
     printf '#!/bin/sh\nexit 101\n' > "$ROOTFS/usr/sbin/policy-rc.d"
     chmod 755 "$ROOTFS/usr/sbin/policy-rc.d"
-    trap rootfs_cleanup EXIT
-    mount -t proc proc "$ROOTFS/proc"
     local libs
     libs=$(qemu_lib_packages | tr '\n' ' ')
     say "installing dom0 packages: ${DOM0_PACKAGES[*]} (and $libs)"
     # shellcheck disable=SC2086
-    {
-        chroot "$ROOTFS" apt-get update -q &&
-        chroot "$ROOTFS" env DEBIAN_FRONTEND=noninteractive \
-            apt-get install -y -q --no-install-recommends \
-            "${DOM0_PACKAGES[@]}" "xen-utils-$XEN_SERIES=$xver" \
-            "libxenmisc$XEN_SERIES=$xver" $libs &&
-        chroot "$ROOTFS" apt-get clean
-    } > "$XEN_DIR/apt.log" 2>&1 || {
-        tail -n 20 "$XEN_DIR/apt.log" >&2
-        die "installing dom0 packages failed (log: $XEN_DIR/apt.log)"
-    }
-    rootfs_cleanup
-    trap - EXIT
-    rm -rf "$ROOTFS"/var/lib/apt/lists/*_Packages \
-        "$ROOTFS"/var/cache/apt/*.bin
+    rootfs_install "${DOM0_PACKAGES[@]}" "xen-utils-$XEN_SERIES=$xver" \
+        "libxenmisc$XEN_SERIES=$xver" $libs
     echo "$want" > "$XEN_DIR/stamps/rootfs"
 }
 
@@ -809,21 +803,7 @@ patched_qemu_libs() {
     done
     [ ${#pkgs[@]} = 0 ] && return
     say "installing in the dom0 tree for this QEMU: ${pkgs[*]}"
-    trap rootfs_cleanup EXIT
-    mount -t proc proc "$ROOTFS/proc"
-    {
-        chroot "$ROOTFS" apt-get update -q &&
-        chroot "$ROOTFS" env DEBIAN_FRONTEND=noninteractive \
-            apt-get install -y -q --no-install-recommends "${pkgs[@]}" &&
-        chroot "$ROOTFS" apt-get clean
-    } > "$XEN_DIR/apt.log" 2>&1 || {
-        tail -n 20 "$XEN_DIR/apt.log" >&2
-        die "installing ${pkgs[*]} failed (log: $XEN_DIR/apt.log)"
-    }
-    rootfs_cleanup
-    trap - EXIT
-    rm -rf "$ROOTFS"/var/lib/apt/lists/*_Packages \
-        "$ROOTFS"/var/cache/apt/*.bin
+    rootfs_install "${pkgs[@]}"
 }
 
 rootfs_image() {

@@ -69,16 +69,7 @@ BUILD_DEPS=(build-essential autoconf automake bison flex pkg-config file
             zlib1g-dev liblzma-dev libzstd-dev libbz2-dev libext2fs-dev)
 
 install_build_deps() {
-    local missing=() p
-    for p in "${BUILD_DEPS[@]}"; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
-            grep -q 'install ok installed' || missing+=("$p")
-    done
-    if [ ${#missing[@]} -gt 0 ]; then
-        say "installing: ${missing[*]}"
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-            -o DPkg::Lock::Timeout=600 --no-install-recommends "${missing[@]}"
-    fi
+    apt_install_missing "${BUILD_DEPS[@]}"
 }
 
 # Run "$@" with its output in $LOG_DIR/$1.log; on failure show the tail.

@@ -59,15 +59,7 @@ for arg in "$@"; do
 done
 
 install_deps() {
-    local missing=() p
-    for p in "${BUILD_DEPS[@]}"; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
-            grep -q 'install ok installed' || missing+=("$p")
-    done
-    if [ ${#missing[@]} -gt 0 ]; then
-        say "installing ${missing[*]}"
-        apt-get install -y -q --no-install-recommends "${missing[@]}"
-    fi
+    apt_install_missing "${BUILD_DEPS[@]}"
 }
 
 # sha256 of FILE as the .dsc lists it
