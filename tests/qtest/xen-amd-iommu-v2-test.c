@@ -1441,9 +1441,9 @@ static void test_requester_buffer_bounds(void)
 }
 
 /*
- * A repeated command does a bounded amount of work, whatever REPEAT says:
- * 65536 repeats at most (a fuzzer's all-ones REPEAT once held the main
- * loop for seconds).
+ * A repeated command does a bounded amount of work, whatever REPEAT and
+ * LENGTH say: 65536 repeats and 8 MiB at most (fuzzing found both: a
+ * huge length, then an all-ones REPEAT, held the main loop for seconds).
  */
 static void test_requester_repeat_bound(void)
 {
@@ -1463,6 +1463,18 @@ static void test_requester_repeat_bound(void)
     g_assert_cmphex(qtest_readq(p->x->qts, dst + (bound - 1) * 8), ==,
                     pattern);
     g_assert_cmphex(qtest_readq(p->x->qts, dst + bound * 8), ==, 0);
+
+    /* and at most 8 MiB, whatever the length */
+    dst = guest_alloc(&p->x->alloc, (8 << 20) + 4096);
+    qpci_io_writeq(p->rq, p->rq_bar, 0x08, dst);
+    qpci_io_writel(p->rq, p->rq_bar, 0x10, 2048);
+    qpci_io_writel(p->rq, p->rq_bar, 0x28, 2048);
+    qpci_io_writeq(p->rq, p->rq_bar, 0x800, pattern);
+    qpci_io_writel(p->rq, p->rq_bar, 0x14, 2);
+    g_assert_cmpuint(qpci_io_readl(p->rq, p->rq_bar, 0x18), ==, 0);
+    g_assert_cmphex(qtest_readq(p->x->qts, dst + (8 << 20) - 2048), ==,
+                    pattern);
+    g_assert_cmphex(qtest_readq(p->x->qts, dst + (8 << 20)), ==, 0);
     pasid_stop(p);
 }
 
