@@ -21,6 +21,7 @@
 #include "hw/xen/xen_backend_ops.h"
 #include "hw/xen/xen-amd-iommu-v2.h"
 #include "hw/xen/xen-amd-iommu-v2-abi.h"
+#include "xen-amd-iommu-v2-bits.h"
 #include <sys/ioctl.h>
 #include <xen/sys/privcmd.h>
 #include "trace.h"
@@ -382,6 +383,38 @@ static const XenAmdIommuV2LinkOps xai_xen_link_ops = {
     .inject_ppr = xai_xen_inject_ppr,
 };
 
+/* The EFR's multi-bit fields, which the ABI bounds by value */
+static const struct {
+    const char *property;
+    unsigned shift, len;
+} xai_efr_fields[] = {
+    { "host-levels", XAI_EFR_HATS_SHIFT, 2 },
+    { "guest-levels", XAI_EFR_GATS_SHIFT, 2 },
+    { "gcr3-levels", XAI_EFR_GLX_SHIFT, 2 },
+    { "pasid-bits", XAI_EFR_PASMAX_SHIFT, 5 },
+};
+
+/*
+ * Whether the hypervisor can present @efr: one-bit features within
+ * @max's, fields no larger than @max's. Else the property to blame.
+ */
+static const char *xai_xen_efr_misfit(uint64_t efr, uint64_t max)
+{
+    uint64_t fields = 0;
+    int i;
+
+    for (i = 0; i < ARRAY_SIZE(xai_efr_fields); i++) {
+        unsigned shift = xai_efr_fields[i].shift, len = xai_efr_fields[i].len;
+
+        fields |= MAKE_64BIT_MASK(shift, len);
+        if (extract64(efr, shift, len) > extract64(max, shift, len)) {
+            return xai_efr_fields[i].property;
+        }
+    }
+    return efr & ~max & ~fields ? "a feature (prefetch, ppr, gt, ia, he, "
+                                  "gio, eph)" : NULL;
+}
+
 /*
  * Ask the hypervisor for a fast path. 1: the link is Xen's; 0: none, with
  * the reason in *why; -1: an error worth failing for, in errp.
@@ -398,6 +431,7 @@ int xen_amd_iommu_v2_xen_probe(XenAmdIommuV2Link *l, unsigned id,
             .abi_version = XEN_DMOP_GUEST_IOMMU_ABI_VERSION,
         },
     };
+    const char *misfit;
     int rc;
 
     if (!xai_xen_open_transport(x, errp)) {
@@ -418,11 +452,20 @@ int xen_amd_iommu_v2_xen_probe(XenAmdIommuV2Link *l, unsigned id,
         xai_xen_close_transport(x);
         return -1;
     }
+    misfit = xai_xen_efr_misfit(efr, op.u.get_info.efr_max);
     if (op.u.get_info.unavailable || id >= op.u.get_info.max_instances ||
-        (efr & ~op.u.get_info.efr_max & 0xffffffffULL)) {
-        *why = op.u.get_info.unavailable ?
-               "the hypervisor runs no guest IOMMU for this domain" :
-               "the hypervisor cannot serve this instance or its features";
+        misfit) {
+        static char reason[96];
+
+        if (op.u.get_info.unavailable) {
+            *why = "the hypervisor runs no guest IOMMU for this domain";
+        } else if (misfit) {
+            snprintf(reason, sizeof(reason), "the hypervisor cannot offer "
+                     "what %s asks for", misfit);
+            *why = reason;
+        } else {
+            *why = "the hypervisor serves fewer instances";
+        }
         xai_xen_close_transport(x);
         return 0;
     }
