@@ -30,6 +30,30 @@ apt_install_missing() {
         -o DPkg::Lock::Timeout=600 --no-install-recommends "${missing[@]}"
 }
 
+# module_paths MDIR NAME...: the files (relative to MDIR) of the modules
+# NAME... and of those they depend on, in load order, into MODULE_PATHS.
+# Built-in modules are skipped; "-" and "_" are one in module names.
+module_paths() {
+    local mdir=$1 m pat line deps d
+    shift
+    MODULE_PATHS=()
+    for m in "$@"; do
+        pat=${m//[-_]/[-_]}
+        if grep -qE "/${pat}\.ko$" "$mdir/modules.builtin"; then
+            continue
+        fi
+        line=$(grep -E "/${pat}\.ko(\.[a-z]+)?:" "$mdir/modules.dep") ||
+            die "$(basename "$mdir") has $m neither built in nor as a module"
+        read -r -a deps <<< "${line#*:}"
+        # modules.dep lists a module's dependencies most-dependent first,
+        # so they load back to front, and the module itself last.
+        for ((d = ${#deps[@]} - 1; d >= 0; d--)); do
+            MODULE_PATHS+=("${deps[d]}")
+        done
+        MODULE_PATHS+=("${line%%:*}")
+    done
+}
+
 # copy_modules SRCDIR DESTDIR LOADFILE PATH...: the kernel modules PATH...
 # (relative to SRCDIR, dependencies first, duplicates skipped) as plain
 # .ko files in DESTDIR, their names in load order in LOADFILE. Busybox

@@ -110,25 +110,9 @@ unpack() {
     # unpacked tree only.
     depmod -b "$tree" "$release"
 
-    local order=() m path line deps d
-    for m in "${WANT_MODULES[@]}"; do
-        # modules.builtin and modules.dep name files; - and _ are one.
-        if grep -qE "/${m//_/[-_]}\.ko$" "$mdir/modules.builtin"; then
-            continue
-        fi
-        line=$(grep -E "/${m//_/[-_]}\.ko(\.[a-z]+)?:" "$mdir/modules.dep") ||
-            die "$release has $m neither built in nor as a module"
-        path=${line%%:*}
-        read -r -a deps <<< "${line#*:}"
-        # modules.dep lists a module's dependencies most-dependent first,
-        # so they load back to front, and the module itself last.
-        for ((d = ${#deps[@]} - 1; d >= 0; d--)); do
-            order+=("${deps[d]}")
-        done
-        order+=("$path")
-    done
-
-    copy_modules "$mdir" "$dest/modules" "$dest/modules.load" "${order[@]}"
+    module_paths "$mdir" "${WANT_MODULES[@]}"
+    copy_modules "$mdir" "$dest/modules" "$dest/modules.load" \
+        "${MODULE_PATHS[@]}"
     rm -rf "$tree"
     basename "$deb" > "$dest/.from-deb"
 }

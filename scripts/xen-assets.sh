@@ -170,23 +170,8 @@ dom0_kernel() {
     dpkg-deb -x "$deb" "$tree"
     depmod -b "$tree" "$release"
     local mdir=$tree/lib/modules/$release
-    local order=() m line path deps d
-    for m in "${DOM0_MODULES[@]}"; do
-        # modules.dep names files; - and _ are one in module names.
-        local pat=${m//[-_]/[-_]}
-        if grep -qE "/${pat}\.ko$" "$mdir/modules.builtin"; then
-            continue
-        fi
-        line=$(grep -E "/${pat}\.ko(\.[a-z]+)?:" "$mdir/modules.dep") ||
-            die "$release has $m neither built in nor as a module"
-        path=${line%%:*}
-        read -r -a deps <<< "${line#*:}"
-        for ((d = ${#deps[@]} - 1; d >= 0; d--)); do
-            order+=("${deps[d]}")
-        done
-        order+=("$path")
-    done
-    copy_modules "$mdir" "$mdest" "$mdest/load" "${order[@]}"
+    module_paths "$mdir" "${DOM0_MODULES[@]}"
+    copy_modules "$mdir" "$mdest" "$mdest/load" "${MODULE_PATHS[@]}"
     rm -rf "$tree"
     echo "$(basename "$deb") ${DOM0_MODULES[*]}" > "$mdest/.from"
 }
