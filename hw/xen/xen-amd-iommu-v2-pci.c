@@ -152,7 +152,12 @@ static uint16_t xai_space_devid(XenAmdIommuV2Space *sp)
                         : PCI_BUILD_BDF(pci_bus_num(sp->bus), sp->devfn);
 }
 
-/* Cached translations went away: follow IommuEn, tell notifiers. */
+/*
+ * Cached translations went away: follow IommuEn, tell notifiers. One
+ * memory transaction for all the spaces: each commit rebuilds every
+ * flat view of the machine, so switching N devices one commit each costs
+ * N rebuilds where one does.
+ */
 static void xai_pci_invalidated(XenAmdIommuV2Engine *e, int devid)
 {
     XenAmdIommuV2State *s = e->opaque;
@@ -160,6 +165,7 @@ static void xai_pci_invalidated(XenAmdIommuV2Engine *e, int devid)
     GHashTableIter iter;
     gpointer spaces;
 
+    memory_region_transaction_begin();
     g_hash_table_iter_init(&iter, s->spaces);
     while (g_hash_table_iter_next(&iter, NULL, &spaces)) {
         XenAmdIommuV2Space **sp = spaces;
@@ -172,6 +178,7 @@ static void xai_pci_invalidated(XenAmdIommuV2Engine *e, int devid)
             }
         }
     }
+    memory_region_transaction_commit();
 }
 
 static IOMMUTLBEntry xai_iommu_translate(IOMMUMemoryRegion *iommu,
