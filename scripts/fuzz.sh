@@ -156,7 +156,10 @@ export QEMU_FUZZ_OBJECTS=${XAI_FUZZ_OBJECTS:-$fuzz_objects}
 # checked per input by libFuzzer (-detect_leaks) as long as it can: it
 # stops by itself when QEMU's global state grows ("disabled leak detection
 # after every mutation"), so few leaks can be found this way.
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1:detect_stack_use_after_return=0:allocator_may_return_null=1}
+# ASan's quarantine (freed memory held back to catch use after free) is
+# 64 MiB, not 256: an input frees a few MiB, so that still covers many
+# inputs, and a worker runs a third faster with it (fewer fresh pages).
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1:detect_stack_use_after_return=0:allocator_may_return_null=1:quarantine_size_mb=64}
 ubsan=halt_on_error=1:abort_on_error=1:print_stacktrace=1:symbolize=1
 # Findings already reported and not yet fixed, as UBSan suppressions.
 # Campaigns apply them, so they get past them to find something new;
