@@ -16,6 +16,7 @@
  *   0x1c RESPONSE (last PRG code)   0x20 TAG (page request group index)
  *   0x24 REPEAT (run a read/write command this many times, for
  *        benchmarks; at most 65536  0x28 STRIDE (address step per repeat)
+ *        or property repeat-max,
  *        and 8 MiB per command)
  *   0x800-0xfff data buffer
  *
@@ -96,6 +97,7 @@ struct XenAmdIommuV2Requester {
     uint32_t tag;
     uint32_t repeat;
     uint32_t stride;
+    uint32_t repeat_max;
     uint8_t buf[REQ_BUF_SIZE];
 };
 
@@ -202,7 +204,7 @@ static void req_dma_repeated(XenAmdIommuV2Requester *r, bool is_write)
      * Bounded work per register write, repeats and bytes both: about a
      * tenth of a second even in a sanitizer build
      */
-    uint32_t n = MIN(MIN(MAX(r->repeat, 1), REQ_REPEAT_MAX),
+    uint32_t n = MIN(MIN(MAX(r->repeat, 1), r->repeat_max),
                      REQ_REPEAT_BYTES / MAX(r->length, 8));
     uint32_t i;
 
@@ -370,6 +372,10 @@ static void req_realize(PCIDevice *pdev, Error **errp)
                    TYPE_XEN_AMD_IOMMU_V2);
         return;
     }
+    if (r->repeat_max < 1 || r->repeat_max > REQ_REPEAT_MAX) {
+        error_setg(errp, "repeat-max must be 1 to %u", REQ_REPEAT_MAX);
+        return;
+    }
     if (pcie_endpoint_cap_init(pdev, 0x80) < 0) {
         error_setg(errp, "cannot add the PCI Express capability");
         return;
@@ -414,6 +420,8 @@ static const VMStateDescription req_vmstate = {
 static const Property req_properties[] = {
     DEFINE_PROP_LINK("iommu", XenAmdIommuV2Requester, iommu,
                      TYPE_XEN_AMD_IOMMU_V2, XenAmdIommuV2State *),
+    DEFINE_PROP_UINT32("repeat-max", XenAmdIommuV2Requester, repeat_max,
+                       REQ_REPEAT_MAX),
 };
 
 static void req_class_init(ObjectClass *klass, void *data)
@@ -434,6 +442,9 @@ static void req_class_init(ObjectClass *klass, void *data)
     object_class_property_set_description(klass, "iommu",
         "the xen-amd-iommu-v2 that translates PASID requests and takes "
         "page requests");
+    object_class_property_set_description(klass, "repeat-max",
+        "most repeats of one read or write command (1-65536); a fuzzer "
+        "lowers it to spend its time on new inputs, not on repeats");
 }
 
 static const TypeInfo req_info = {

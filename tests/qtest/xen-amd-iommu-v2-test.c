@@ -235,6 +235,11 @@ static void test_bad_properties(void)
         { "fast-path=on", "no hypervisor fast path is available" },
         { "bind=00:05.0", "is not GUEST=MACHINE" },
         { "bind=00:05.0=0000:03:20.0", "is out of range" },
+        /* the requester's own bound */
+        { "id=i0 -device xen-amd-iommu-v2-requester,iommu=i0,repeat-max=0",
+          "repeat-max must be 1 to 65536" },
+        { "id=i0 -device xen-amd-iommu-v2-requester,iommu=i0,"
+          "repeat-max=65537", "repeat-max must be 1 to 65536" },
     };
     int i;
 
@@ -1319,13 +1324,16 @@ static void guest_map(Pasid *p, uint64_t va, uint64_t pa, uint64_t perm)
     qtest_writeq(p->x->qts, t + ((va >> 12) & 0x1ff) * 8, pa | perm);
 }
 
-static Pasid *pasid_start(void)
+/* @rq_opts: more requester properties, "" for none */
+static Pasid *pasid_start_with(const char *rq_opts)
 {
     Pasid *p = g_new0(Pasid, 1);
+    g_autofree char *rq = g_strdup_printf(
+        "-device xen-amd-iommu-v2-requester,iommu=iommu0,addr=06.0%s",
+        rq_opts);
     uint64_t gcr3;
 
-    p->x = qxai_start("q35", NULL, "-device xen-amd-iommu-v2-requester,"
-                      "iommu=iommu0,addr=06.0");
+    p->x = qxai_start("q35", NULL, rq);
     p->rq = qpci_device_find(p->x->bus, RQ_DEVFN);
     g_assert(p->rq);
     qpci_device_enable(p->rq);
@@ -1353,6 +1361,11 @@ static Pasid *pasid_start(void)
                      QXAI_CTRL_EVT_LOG_EN | QXAI_CTRL_PPR_LOG_EN |
                      QXAI_CTRL_PPR_EN | QXAI_CTRL_GT_EN);
     return p;
+}
+
+static Pasid *pasid_start(void)
+{
+    return pasid_start_with("");
 }
 
 static void pasid_stop(Pasid *p)
@@ -1475,6 +1488,32 @@ static void test_requester_repeat_bound(void)
     g_assert_cmphex(qtest_readq(p->x->qts, dst + (8 << 20) - 2048), ==,
                     pattern);
     g_assert_cmphex(qtest_readq(p->x->qts, dst + (8 << 20)), ==, 0);
+    pasid_stop(p);
+}
+
+/* repeat-max lowers the repeat bound (fuzzing sets it) */
+static void test_requester_repeat_max(void)
+{
+    Pasid *p = pasid_start_with(",repeat-max=300");
+    const uint64_t pattern = 0xfeedfacecafef00dULL;
+    uint64_t dst = guest_alloc(&p->x->alloc, 302 * 8);
+
+    qpci_io_writel(p->rq, p->rq_bar, 0x04, 0);          /* no PASID */
+    qpci_io_writeq(p->rq, p->rq_bar, 0x08, dst);
+    qpci_io_writel(p->rq, p->rq_bar, 0x10, 8);
+    qpci_io_writeq(p->rq, p->rq_bar, 0x800, pattern);
+    qpci_io_writel(p->rq, p->rq_bar, 0x24, 1000);
+    qpci_io_writel(p->rq, p->rq_bar, 0x28, 8);
+    qpci_io_writel(p->rq, p->rq_bar, 0x14, 2);          /* write */
+    g_assert_cmpuint(qpci_io_readl(p->rq, p->rq_bar, 0x18), ==, 0);
+    g_assert_cmphex(qtest_readq(p->x->qts, dst + 299 * 8), ==, pattern);
+    g_assert_cmphex(qtest_readq(p->x->qts, dst + 300 * 8), ==, 0);
+    /* below the bound, REPEAT is what counts */
+    qpci_io_writel(p->rq, p->rq_bar, 0x24, 2);
+    qpci_io_writeq(p->rq, p->rq_bar, 0x800, ~pattern);
+    qpci_io_writel(p->rq, p->rq_bar, 0x14, 2);
+    g_assert_cmphex(qtest_readq(p->x->qts, dst + 8), ==, ~pattern);
+    g_assert_cmphex(qtest_readq(p->x->qts, dst + 16), ==, pattern);
     pasid_stop(p);
 }
 
@@ -1959,6 +1998,8 @@ int main(int argc, char **argv)
                    test_requester_buffer_bounds);
     qtest_add_func("/xen-amd-iommu-v2/pasid/requester-repeat-bound",
                    test_requester_repeat_bound);
+    qtest_add_func("/xen-amd-iommu-v2/pasid/requester-repeat-max",
+                   test_requester_repeat_max);
     qtest_add_func("/xen-amd-iommu-v2/pasid/ppr-round-trip",
                    test_pasid_ppr_round_trip);
     qtest_add_func("/xen-amd-iommu-v2/link/bindings", test_link_bindings);
