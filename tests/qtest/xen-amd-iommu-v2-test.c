@@ -1268,6 +1268,7 @@ static void test_remap_invalidation(void)
 #define GPTE_P          1ULL
 #define GPTE_RW         2ULL
 #define GPTE_US         4ULL
+#define GPTE_PS         0x80ULL
 
 typedef struct Pasid {
     QXenAmdIommuV2 *x;
@@ -1322,6 +1323,26 @@ static void guest_map(Pasid *p, uint64_t va, uint64_t pa, uint64_t perm)
         t = e & 0x000ffffffffff000ULL;
     }
     qtest_writeq(p->x->qts, t + ((va >> 12) & 0x1ff) * 8, pa | perm);
+}
+
+/* Map a 2 MiB page va -> pa (both 2 MiB aligned): a PS entry at level 1 */
+static void guest_map_2m(Pasid *p, uint64_t va, uint64_t pa, uint64_t perm)
+{
+    uint64_t t = p->cr3;
+    int level;
+
+    for (level = 3; level > 1; level--) {
+        uint64_t at = t + ((va >> (12 + 9 * level)) & 0x1ff) * 8;
+        uint64_t e = qtest_readq(p->x->qts, at);
+
+        if (!(e & GPTE_P)) {
+            e = pasid_page(p) | GPTE_P | GPTE_RW | GPTE_US;
+            qtest_writeq(p->x->qts, at, e);
+        }
+        t = e & 0x000ffffffffff000ULL;
+    }
+    qtest_writeq(p->x->qts, t + ((va >> 21) & 0x1ff) * 8,
+                 pa | perm | GPTE_PS);
 }
 
 /* @rq_opts: more requester properties, "" for none */
@@ -1488,6 +1509,51 @@ static void test_requester_repeat_bound(void)
     g_assert_cmphex(qtest_readq(p->x->qts, dst + (8 << 20) - 2048), ==,
                     pattern);
     g_assert_cmphex(qtest_readq(p->x->qts, dst + (8 << 20)), ==, 0);
+    pasid_stop(p);
+}
+
+/*
+ * The IOTLB holds 8192 translations; the one that does not fit empties it.
+ * Seen from the device: a translation the guest changed without
+ * invalidating stays cached (IOTLBs do that) until 8192 others were cached
+ * after it.
+ */
+static void test_iotlb_full(void)
+{
+    Pasid *p = pasid_start();
+    const uint64_t va = 0x00007f4000000000ULL, two_mb = 2 << 20;
+    uint64_t a = ROUND_UP(guest_alloc(&p->x->alloc, 3 * two_mb), two_mb);
+    uint64_t b = a + two_mb;
+    int i;
+
+    /* 17 large pages, 8704 small ones, all onto the same 2 MiB at a */
+    for (i = 0; i < 17; i++) {
+        guest_map_2m(p, va + i * two_mb, a, GPTE_P | GPTE_RW | GPTE_US);
+    }
+    qtest_writeq(p->x->qts, a, 0xaaaa);
+    qtest_writeq(p->x->qts, b, 0xbbbb);
+    g_assert_cmpuint(rq_run(p, va, 1, true), ==, 0);
+    g_assert_cmphex(qpci_io_readq(p->rq, p->rq_bar, 0x800), ==, 0xaaaa);
+
+    /* Remapped without an invalidation: the cached translation stays */
+    guest_map_2m(p, va, b, GPTE_P | GPTE_RW | GPTE_US);
+    g_assert_cmpuint(rq_run(p, va, 1, true), ==, 0);
+    g_assert_cmphex(qpci_io_readq(p->rq, p->rq_bar, 0x800), ==, 0xaaaa);
+
+    /* 8190 more pages cached: 8191 in all, it is still there */
+    qpci_io_writel(p->rq, p->rq_bar, 0x24, 8190);
+    qpci_io_writel(p->rq, p->rq_bar, 0x28, 4096);
+    g_assert_cmpuint(rq_run(p, va + 4096, 1, true), ==, 0);
+    qpci_io_writel(p->rq, p->rq_bar, 0x24, 1);
+    g_assert_cmpuint(rq_run(p, va, 1, true), ==, 0);
+    g_assert_cmphex(qpci_io_readq(p->rq, p->rq_bar, 0x800), ==, 0xaaaa);
+
+    /* Two more (8192 is full, so the next empties it): the new mapping */
+    qpci_io_writel(p->rq, p->rq_bar, 0x24, 2);
+    g_assert_cmpuint(rq_run(p, va + 8191 * 4096, 1, true), ==, 0);
+    qpci_io_writel(p->rq, p->rq_bar, 0x24, 1);
+    g_assert_cmpuint(rq_run(p, va, 1, true), ==, 0);
+    g_assert_cmphex(qpci_io_readq(p->rq, p->rq_bar, 0x800), ==, 0xbbbb);
     pasid_stop(p);
 }
 
@@ -2000,6 +2066,7 @@ int main(int argc, char **argv)
                    test_requester_repeat_bound);
     qtest_add_func("/xen-amd-iommu-v2/pasid/requester-repeat-max",
                    test_requester_repeat_max);
+    qtest_add_func("/xen-amd-iommu-v2/pasid/iotlb-full", test_iotlb_full);
     qtest_add_func("/xen-amd-iommu-v2/pasid/ppr-round-trip",
                    test_pasid_ppr_round_trip);
     qtest_add_func("/xen-amd-iommu-v2/link/bindings", test_link_bindings);
