@@ -1557,6 +1557,55 @@ static void test_iotlb_full(void)
     pasid_stop(p);
 }
 
+/* The requester writes 8 bytes at a system address (untranslated DMA) */
+static void rq_poke(Pasid *p, uint64_t addr, uint64_t val)
+{
+    qpci_io_writel(p->rq, p->rq_bar, 0x04, 0);          /* no PASID */
+    qpci_io_writel(p->rq, p->rq_bar, 0x24, 1);
+    qpci_io_writeq(p->rq, p->rq_bar, 0x08, addr);
+    qpci_io_writel(p->rq, p->rq_bar, 0x10, 8);
+    qpci_io_writeq(p->rq, p->rq_bar, 0x800, val);
+    qpci_io_writel(p->rq, p->rq_bar, 0x14, 2);
+    g_assert_cmpuint(qpci_io_readl(p->rq, p->rq_bar, 0x18), ==, 0);
+}
+
+/*
+ * Finding F5: a DMA master behind the IOMMU (passthrough for it) programs
+ * the HPET; QEMU's HPET then hung the main loop, once for a periodic
+ * timer whose comparator was 2^62 ticks ahead (wrapped into the past,
+ * rearmed at the same time for ever), once for one 2^60 ticks behind
+ * with a period of 1 (caught up one period at a time). Fixed in QEMU's
+ * HPET (patches/qemu/0013); time must go on, and the HPET keep counting.
+ */
+static void test_hpet_by_dma(void)
+{
+    Pasid *p = pasid_start();
+    const uint64_t hpet = 0xfed00000, far = 1ULL << 62;
+    const uint64_t periodic = 0x4c;     /* interrupt, periodic, set value */
+    uint64_t count;
+
+    rq_poke(p, hpet + 0x100, periodic);
+    rq_poke(p, hpet + 0x108, far);          /* comparator */
+    rq_poke(p, hpet + 0x108, far);          /* period */
+    rq_poke(p, hpet + 0x10, 1);             /* enable */
+    qtest_clock_step(p->x->qts, 1000000);
+    qtest_clock_step(p->x->qts, 1000000);
+    count = qtest_readq(p->x->qts, hpet + 0xf0);
+    g_assert_cmpuint(count, >=, 200000);    /* 2 ms at 100 MHz */
+
+    /* 2^60: QEMU keeps the counter in nanoseconds, 2^62 ticks do not fit */
+    rq_poke(p, hpet + 0x10, 0);
+    rq_poke(p, hpet + 0xf0, far >> 2);      /* main counter */
+    rq_poke(p, hpet + 0x100, periodic);
+    rq_poke(p, hpet + 0x108, 0);
+    rq_poke(p, hpet + 0x108, 1);
+    rq_poke(p, hpet + 0x10, 1);
+    qtest_clock_step(p->x->qts, 1000000);
+    g_assert_cmpuint(qtest_readq(p->x->qts, hpet + 0xf0), >=,
+                     (far >> 2) + 100000);
+    pasid_stop(p);
+}
+
 /* repeat-max lowers the repeat bound (fuzzing sets it) */
 static void test_requester_repeat_max(void)
 {
@@ -2067,6 +2116,7 @@ int main(int argc, char **argv)
     qtest_add_func("/xen-amd-iommu-v2/pasid/requester-repeat-max",
                    test_requester_repeat_max);
     qtest_add_func("/xen-amd-iommu-v2/pasid/iotlb-full", test_iotlb_full);
+    qtest_add_func("/xen-amd-iommu-v2/fuzz/hpet-by-dma", test_hpet_by_dma);
     qtest_add_func("/xen-amd-iommu-v2/pasid/ppr-round-trip",
                    test_pasid_ppr_round_trip);
     qtest_add_func("/xen-amd-iommu-v2/link/bindings", test_link_bindings);
