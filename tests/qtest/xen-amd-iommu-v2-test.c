@@ -1306,14 +1306,17 @@ static uint64_t pasid_page(Pasid *p)
     return a;
 }
 
-/* Map va -> pa in the guest's 4-level tables (user, writable) */
-static void guest_map(Pasid *p, uint64_t va, uint64_t pa, uint64_t perm)
+/*
+ * The guest's table that holds va's entry at @level (0: the 4 KiB page
+ * table, 1: the 2 MiB one), its tables above created as needed
+ */
+static uint64_t guest_table(Pasid *p, uint64_t va, int level)
 {
     uint64_t t = p->cr3;
-    int level;
+    int l;
 
-    for (level = 3; level > 0; level--) {
-        uint64_t at = t + ((va >> (12 + 9 * level)) & 0x1ff) * 8;
+    for (l = 3; l > level; l--) {
+        uint64_t at = t + ((va >> (12 + 9 * l)) & 0x1ff) * 8;
         uint64_t e = qtest_readq(p->x->qts, at);
 
         if (!(e & GPTE_P)) {
@@ -1322,26 +1325,20 @@ static void guest_map(Pasid *p, uint64_t va, uint64_t pa, uint64_t perm)
         }
         t = e & 0x000ffffffffff000ULL;
     }
-    qtest_writeq(p->x->qts, t + ((va >> 12) & 0x1ff) * 8, pa | perm);
+    return t;
+}
+
+/* Map va -> pa in the guest's 4-level tables */
+static void guest_map(Pasid *p, uint64_t va, uint64_t pa, uint64_t perm)
+{
+    qtest_writeq(p->x->qts, guest_table(p, va, 0) + ((va >> 12) & 0x1ff) * 8,
+                 pa | perm);
 }
 
 /* Map a 2 MiB page va -> pa (both 2 MiB aligned): a PS entry at level 1 */
 static void guest_map_2m(Pasid *p, uint64_t va, uint64_t pa, uint64_t perm)
 {
-    uint64_t t = p->cr3;
-    int level;
-
-    for (level = 3; level > 1; level--) {
-        uint64_t at = t + ((va >> (12 + 9 * level)) & 0x1ff) * 8;
-        uint64_t e = qtest_readq(p->x->qts, at);
-
-        if (!(e & GPTE_P)) {
-            e = pasid_page(p) | GPTE_P | GPTE_RW | GPTE_US;
-            qtest_writeq(p->x->qts, at, e);
-        }
-        t = e & 0x000ffffffffff000ULL;
-    }
-    qtest_writeq(p->x->qts, t + ((va >> 21) & 0x1ff) * 8,
+    qtest_writeq(p->x->qts, guest_table(p, va, 1) + ((va >> 21) & 0x1ff) * 8,
                  pa | perm | GPTE_PS);
 }
 
