@@ -15,9 +15,9 @@
  *   0x18 STATUS                         2 write to memory, 3 page request)
  *   0x1c RESPONSE (last PRG code)   0x20 TAG (page request group index)
  *   0x24 REPEAT (run a read/write command this many times, for
- *        benchmarks; at most 65536  0x28 STRIDE (address step per repeat)
- *        or property repeat-max,
- *        and 8 MiB per command)
+ *        benchmarks; at most        0x28 STRIDE (address step per repeat)
+ *        property repeat-max, 65536
+ *        by default, and 8 MiB per command)
  *   0x800-0xfff data buffer
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
