@@ -1567,12 +1567,14 @@ static void rq_poke(Pasid *p, uint64_t addr, uint64_t val)
 }
 
 /*
- * Finding F5: a DMA master behind the IOMMU (passthrough for it) programs
- * the HPET; QEMU's HPET then hung the main loop, once for a periodic
- * timer whose comparator was 2^62 ticks ahead (wrapped into the past,
- * rearmed at the same time for ever), once for one 2^60 ticks behind
- * with a period of 1 (caught up one period at a time). Fixed in QEMU's
- * HPET (patches/qemu/0013); time must go on, and the HPET keep counting.
+ * Findings F5 and F6: a DMA master behind the IOMMU (passthrough for it)
+ * programs the HPET; QEMU's HPET then hung the main loop, once for a
+ * periodic timer whose comparator was 2^62 ticks ahead (wrapped into the
+ * past, rearmed at the same time for ever), once for one 2^60 ticks
+ * behind with a period of 1 (caught up one period at a time), and (F6)
+ * for a period of 2^64 - 1 (each catch-up moved the comparator one tick
+ * back). Fixed in QEMU's HPET (patches/qemu/0013); time must go on, and
+ * the HPET keep counting.
  */
 static void test_hpet_by_dma(void)
 {
@@ -1600,6 +1602,17 @@ static void test_hpet_by_dma(void)
     qtest_clock_step(p->x->qts, 1000000);
     g_assert_cmpuint(qtest_readq(p->x->qts, hpet + 0xf0), >=,
                      (far >> 2) + 100000);
+
+    /* F6: comparator 0, then a period of 2^64 - 1 */
+    rq_poke(p, hpet + 0x10, 0);
+    rq_poke(p, hpet + 0xf0, 0);
+    rq_poke(p, hpet + 0x100, periodic);
+    rq_poke(p, hpet + 0x108, 0);
+    rq_poke(p, hpet + 0x108, UINT64_MAX);
+    rq_poke(p, hpet + 0x10, 1);
+    qtest_clock_step(p->x->qts, 1000000);
+    qtest_clock_step(p->x->qts, 1000000);
+    g_assert_cmpuint(qtest_readq(p->x->qts, hpet + 0xf0), >=, 200000);
     pasid_stop(p);
 }
 
