@@ -388,6 +388,9 @@ def dma(iova, cnt=8, to_memory=False, pasid=None, user=False, no_pri=False,
             op_read(0x18, 4, **r)]
 
 
+HPET = 0xFED00000
+
+
 def mmcfg_on():
     """Enable q35's MMCONFIG window, then the requester's PASID and PRI
     (extended capabilities at 120h and 140h). Regions shift by one."""
@@ -408,11 +411,22 @@ def patterns(chunks):
     return [op_dma(c) for c in chunks]
 
 
+def hpet_poke(reg, val):
+    """The requester writes 8 bytes to an HPET register (untagged DMA)."""
+    return [op_write(0x800, val, 8, region=REGION_REQ)] + dma(
+        HPET + reg, to_memory=True)
+
+
 def dma_seeds():
     out = {}
     data = [b"DATA0123"]
     iova = 0x12345000
     out["dma-iommu-off"] = [op_clear_dma()] + patterns(data) + dma(iova)
+    # The requester programs the HPET (F5-F7): legacy mode silences the
+    # PIT, leaving no timer; then a one-shot comparator 2^58 ticks ahead.
+    out["hpet-legacy-no-timer"] = hpet_poke(0x10, 3) + [op_clock()] * 2
+    out["hpet-far-one-shot"] = hpet_poke(0x10, 3) + hpet_poke(
+        0x100, 0x4) + hpet_poke(0x108, 1 << 58) + [op_clock()] * 4
     out["dma-dte-not-valid"] = translating() + patterns(
         [dte(v=False)] + data) + dma(iova)
     out["dma-dte-no-translation"] = translating() + patterns(
