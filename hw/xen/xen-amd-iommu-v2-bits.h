@@ -136,6 +136,9 @@
                                      XAI_STATUS_COMWAIT_INT | \
                                      XAI_STATUS_PPR_OVERFLOW | \
                                      XAI_STATUS_PPR_INT)
+#define XAI_STATUS_RUN              (XAI_STATUS_EVT_LOG_RUN | \
+                                     XAI_STATUS_CMD_BUF_RUN | \
+                                     XAI_STATUS_PPR_LOG_RUN)
 
 /* Hardware event status (3.4.6) */
 #define XAI_HW_EVT_STATUS_HEV       BIT_ULL(0)

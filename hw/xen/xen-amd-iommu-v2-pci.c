@@ -634,7 +634,15 @@ static void xai_pci_reset_hold(Object *obj, ResetType type)
     /* Placed and enabled, as firmware leaves a real IOMMU. */
     xai_pci_set_cap_base(PCI_DEVICE(s), s->mmio_base, true);
     xai_pci_apply_base(s, true);
-    xai_pci_sync_msi(s);
+}
+
+/*
+ * The PCI bus resets MSI in its hold phase, after this device's own
+ * (children come first): only now does the capability read as reset.
+ */
+static void xai_pci_reset_exit(Object *obj, ResetType type)
+{
+    xai_pci_sync_msi(XEN_AMD_IOMMU_V2(obj));
 }
 
 static int xai_pci_post_load(void *opaque, int version_id)
@@ -742,6 +750,7 @@ static void xai_pci_class_init(ObjectClass *klass, void *data)
     k->device_id = XAI_PCI_DEVICE_DEFAULT;
     k->class_id = XAI_PCI_CLASS_IOMMU;
     rc->phases.hold = xai_pci_reset_hold;
+    rc->phases.exit = xai_pci_reset_exit;
     dc->desc = "AMD IOMMUv2 for Xen HVM guests (PPR, PASID, guest translation)";
     dc->vmsd = &vmstate_xai_pci;
     dc->hotpluggable = false;

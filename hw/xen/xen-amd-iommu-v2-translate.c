@@ -31,6 +31,7 @@ typedef struct XaiIotlbEntry {
     uint16_t devid;
     uint32_t pasid;
     uint64_t page;          /* 4 KiB page of the request address */
+    bool user;              /* PASID request with user privilege */
     /* value */
     uint16_t domid;
     hwaddr addr;
@@ -61,7 +62,7 @@ static guint xai_iotlb_hash(gconstpointer v)
     const XaiIotlbEntry *k = v;
 
     return (guint)(k->page ^ (k->page >> 32) ^ ((uint64_t)k->devid << 20) ^
-                   k->pasid);
+                   k->pasid ^ ((uint64_t)k->user << 31));
 }
 
 static gboolean xai_iotlb_equal(gconstpointer a, gconstpointer b)
@@ -69,7 +70,7 @@ static gboolean xai_iotlb_equal(gconstpointer a, gconstpointer b)
     const XaiIotlbEntry *x = a, *y = b;
 
     return x->page == y->page && x->devid == y->devid &&
-           x->pasid == y->pasid;
+           x->pasid == y->pasid && x->user == y->user;
 }
 
 void xai_iotlb_init(XenAmdIommuV2Engine *e)
@@ -163,6 +164,10 @@ void xai_iotlb_flush_pages(XenAmdIommuV2Engine *e, uint16_t domid,
     xai_invalidated(e, -1);
 }
 
+/*
+ * A translation is cached per privilege: a supervisor request may reach
+ * pages that a user request to the same address may not.
+ */
 static XaiIotlbEntry *xai_iotlb_lookup(XenAmdIommuV2Engine *e,
                                        const XenAmdIommuV2Request *req)
 {
@@ -170,6 +175,7 @@ static XaiIotlbEntry *xai_iotlb_lookup(XenAmdIommuV2Engine *e,
         .devid = req->devid,
         .pasid = req->pasid_valid ? req->pasid : XAI_NO_PASID,
         .page = req->addr >> 12,
+        .user = req->pasid_valid && req->is_user,
     };
 
     return g_hash_table_lookup(e->iotlb, &key);
@@ -188,6 +194,7 @@ static void xai_iotlb_insert(XenAmdIommuV2Engine *e,
         .devid = req->devid,
         .pasid = req->pasid_valid ? req->pasid : XAI_NO_PASID,
         .page = req->addr >> 12,
+        .user = req->pasid_valid && req->is_user,
         .domid = domid,
         .addr = t->addr,
         .page_mask = t->page_mask,
@@ -311,14 +318,19 @@ check:
     return XAI_OK;
 }
 
-/* A guest table access or guest-physical address, through the host tables */
+/*
+ * A guest table access or guest-physical address, through the host tables;
+ * @h receives the host page with the accesses the host tables allow.
+ */
 static XaiFault xai_nested(XenAmdIommuV2Engine *e, XaiWalk *w, hwaddr gpa,
-                           bool is_write, hwaddr *spa)
+                           bool is_write, hwaddr *spa,
+                           XenAmdIommuV2Translation *h)
 {
-    XenAmdIommuV2Translation h = { 0 };
-    XaiFault f = xai_host_walk(e, w, gpa, is_write, &h);
+    XaiFault f;
 
-    *spa = h.addr | (gpa & 0xfff);
+    memset(h, 0, sizeof(*h));
+    f = xai_host_walk(e, w, gpa, is_write, h);
+    *spa = h->addr | (gpa & 0xfff);
     return f;
 }
 
@@ -341,6 +353,7 @@ static XaiFault xai_guest_walk(XenAmdIommuV2Engine *e, XaiWalk *w,
 {
     unsigned glx = extract64(w->dte[0], XAI_DTE_GLX_SHIFT, 2);
     uint64_t table = xai_gcr3_root(w->dte);
+    XenAmdIommuV2Translation host;
     uint64_t entry, gpa;
     bool write = true, user = true;
     int level;
@@ -368,7 +381,7 @@ static XaiFault xai_guest_walk(XenAmdIommuV2Engine *e, XaiWalk *w,
         hwaddr at;
 
         if (xai_nested(e, w, table + ((req->addr >> shift) & 0x1ff) * 8,
-                       false, &at) != XAI_OK) {
+                       false, &at, &host) != XAI_OK) {
             return XAI_PAGE_FAULT;
         }
         if (!xai_read_u64(e, at, &entry)) {
@@ -394,13 +407,14 @@ static XaiFault xai_guest_walk(XenAmdIommuV2Engine *e, XaiWalk *w,
         return XAI_PAGE_FAULT;
     }
     /* The final guest-physical page, with the access asked for */
-    if (xai_nested(e, w, gpa, req->is_write, &t->addr) != XAI_OK) {
+    if (xai_nested(e, w, gpa, req->is_write, &t->addr, &host) != XAI_OK) {
         return XAI_PAGE_FAULT;
     }
     t->addr &= ~0xfffULL;
     t->page_mask = 0xfff;
-    t->read = true;
-    t->write = write && req->is_write;
+    /* What both levels allow (write only once a write has been checked) */
+    t->read = host.read;
+    t->write = write && host.write && req->is_write;
     return XAI_OK;
 }
 

@@ -145,6 +145,10 @@ static inline void xai_set_ring_ptr(XenAmdIommuV2Engine *e, int reg,
  * reach MMIO: above all not this device's registers, which would re-enter
  * the engine from inside a command.
  *
+ * The range may span RAM blocks (NUMA nodes, DIMMs), and under Xen each
+ * translation stops at the page's end: check it piece by piece. Pieces
+ * are at least a byte each, and callers' lengths are a burst at most.
+ *
  * The last writable RAM range found is remembered until the address
  * space's map changes (xai_dma_map_changed), so the common case - rings
  * and semaphores in the same RAM block - costs one comparison.
@@ -153,25 +157,33 @@ static bool xai_dma_is_ram(XenAmdIommuV2Engine *e, hwaddr addr, hwaddr len,
                            bool is_write)
 {
     MemoryRegion *mr;
-    hwaddr xlat, plen = UINT64_MAX - addr;
+    hwaddr xlat, plen;
 
     if (e->ram_cache_valid && addr >= e->ram_cache_start &&
         addr < e->ram_cache_end && len <= e->ram_cache_end - addr) {
         return true;
     }
-    RCU_READ_LOCK_GUARD();
-    mr = address_space_translate(e->dma_as, addr, &xlat, &plen, is_write,
-                                 e->dma_attrs);
-    if (plen < len || !memory_region_is_ram(mr) ||
-        memory_region_is_ram_device(mr)) {
+    if (len > UINT64_MAX - addr) {
         return false;
     }
-    if (mr->readonly) {
-        return !is_write;
+    RCU_READ_LOCK_GUARD();
+    while (len) {
+        plen = UINT64_MAX - addr;
+        mr = address_space_translate(e->dma_as, addr, &xlat, &plen, is_write,
+                                     e->dma_attrs);
+        if (!plen || !memory_region_is_ram(mr) ||
+            memory_region_is_ram_device(mr) || (mr->readonly && is_write)) {
+            return false;
+        }
+        if (!mr->readonly) {
+            e->ram_cache_start = addr;
+            e->ram_cache_end = addr + plen;
+            e->ram_cache_valid = true;
+        }
+        plen = MIN(plen, len);
+        addr += plen;
+        len -= plen;
     }
-    e->ram_cache_start = addr;
-    e->ram_cache_end = addr + plen;
-    e->ram_cache_valid = true;
     return true;
 }
 
@@ -814,12 +826,13 @@ bool xen_amd_iommu_v2_engine_post_load(XenAmdIommuV2Engine *e)
 {
     static const struct {
         int base;
-        uint64_t run;
+        uint64_t enable, run;
     } rings[] = {
-        { XAI_R_CMD_BASE, XAI_STATUS_CMD_BUF_RUN },
-        { XAI_R_EVT_BASE, XAI_STATUS_EVT_LOG_RUN },
-        { XAI_R_PPR_BASE, XAI_STATUS_PPR_LOG_RUN },
+        { XAI_R_CMD_BASE, XAI_CTRL_CMD_BUF_EN, XAI_STATUS_CMD_BUF_RUN },
+        { XAI_R_EVT_BASE, XAI_CTRL_EVT_LOG_EN, XAI_STATUS_EVT_LOG_RUN },
+        { XAI_R_PPR_BASE, XAI_CTRL_PPR_LOG_EN, XAI_STATUS_PPR_LOG_RUN },
     };
+    uint64_t ctrl = e->regs[XAI_R_CONTROL];
     int i, reg;
 
     if (e->regs[XAI_R_EFR] != e->efr) {
@@ -831,7 +844,18 @@ bool xen_amd_iommu_v2_engine_post_load(XenAmdIommuV2Engine *e)
             return false;
         }
     }
+    if (e->regs[XAI_R_STATUS] & ~(XAI_STATUS_W1C | XAI_STATUS_RUN)) {
+        return false;
+    }
+    /*
+     * A ring runs only while enabled (xai_update_run): a stream that says
+     * otherwise would have commands run on a buffer the guest turned off.
+     */
     for (i = 0; i < ARRAY_SIZE(rings); i++) {
+        if ((e->regs[XAI_R_STATUS] & rings[i].run) &&
+            (!(ctrl & XAI_CTRL_IOMMU_EN) || !(ctrl & rings[i].enable))) {
+            return false;
+        }
         if (!xai_ring_entries(e->regs[rings[i].base])) {
             e->regs[XAI_R_STATUS] &= ~rings[i].run;
         }

@@ -119,6 +119,15 @@ static uint64_t info_uint(QXenAmdIommuV2 *x, const char *key)
     return v;
 }
 
+static bool info_bool(QXenAmdIommuV2 *x, const char *key)
+{
+    QDict *info = query_device(x);
+    bool v = qdict_get_bool(info, key);
+
+    qobject_unref(info);
+    return v;
+}
+
 static QDict *inject_ppr(QXenAmdIommuV2 *x, uint16_t devid, int64_t pasid,
                          uint16_t tag, uint16_t flags, uint64_t addr)
 {
@@ -450,6 +459,46 @@ static void test_completion_wait(void)
     qxai_submit(x, qxai_cmd(QXAI_CMD_COMPLETION_WAIT, 2), 0);
     g_assert_cmphex(qtest_readl(x->qts, msi), ==, 0);
     g_assert_cmpuint(command_count(x, QXAI_CMD_COMPLETION_WAIT), ==, 3);
+    qxai_stop(x);
+}
+
+/*
+ * A burst of commands read across two RAM blocks (here two NUMA nodes'
+ * memory backends; under Xen, any two pages) runs like any other.
+ */
+static void test_ring_across_ram_blocks(void)
+{
+    const uint64_t node1 = 128 << 20;
+    QXenAmdIommuV2 *x = qxai_start("q35", NULL,
+        "-m 256M -object memory-backend-ram,id=m0,size=128M "
+        "-object memory-backend-ram,id=m1,size=128M "
+        "-numa node,memdev=m0 -numa node,memdev=m1");
+    uint64_t sem = guest_alloc(&x->alloc, 64);
+    int i;
+
+    /* 512 entries, the second half in node 1; the burst runs 250..259 */
+    qxai_setup_rings(x, LOG2_ENTRIES);
+    x->cmd = node1 - 4096;
+    x->entries = 512;
+    qtest_memset(x->qts, x->cmd, 0, 8192);
+    qxai_writeq(x, QXAI_CMD_BASE, x->cmd | 9ULL << 56);
+    qxai_writeq(x, QXAI_CMD_HEAD, 250 << 4);
+    qxai_writeq(x, QXAI_CMD_TAIL, 250 << 4);
+    qxai_control_set(x, QXAI_CTRL_IOMMU_EN | QXAI_CTRL_CMD_BUF_EN |
+                     QXAI_CTRL_EVT_LOG_EN);
+    for (i = 0; i < 10; i++) {
+        qtest_writeq(x->qts, sem + i * 8, 0);
+        qtest_writeq(x->qts, x->cmd + (250 + i) * 16,
+                     qxai_cmd(QXAI_CMD_COMPLETION_WAIT, (sem + i * 8) | 1));
+        qtest_writeq(x->qts, x->cmd + (250 + i) * 16 + 8, i + 1);
+    }
+    qxai_writeq(x, QXAI_CMD_TAIL, 260 << 4);
+    for (i = 0; i < 10; i++) {
+        g_assert_cmphex(qtest_readq(x->qts, sem + i * 8), ==, i + 1);
+    }
+    g_assert_cmpuint(ring_ptr(x, QXAI_CMD_HEAD), ==, 260);
+    g_assert(qxai_readq(x, QXAI_STATUS) & QXAI_ST_CMD_RUN);
+    g_assert_cmpuint(ring_ptr(x, QXAI_EVT_TAIL), ==, 0);
     qxai_stop(x);
 }
 
@@ -897,13 +946,18 @@ typedef struct Remap {
     uint64_t devtab;
 } Remap;
 
-static uint64_t page(Remap *r)
+static uint64_t zero_page(QXenAmdIommuV2 *x)
 {
-    uint64_t p = guest_alloc(&r->x->alloc, 4096);
+    uint64_t p = guest_alloc(&x->alloc, 4096);
 
     g_assert_cmphex(p & 0xfff, ==, 0);
-    qtest_memset(r->x->qts, p, 0, 4096);
+    qtest_memset(x->qts, p, 0, 4096);
     return p;
+}
+
+static uint64_t page(Remap *r)
+{
+    return zero_page(r->x);
 }
 
 static Remap *remap_start(void)
@@ -958,27 +1012,33 @@ static void edu_copy(Remap *r, uint64_t src, uint64_t dst)
     edu_dma(r, EDU_BUF, dst, true);
 }
 
-/* A 4-level table mapping iova to pa with the given permissions */
-static uint64_t map4(Remap *r, uint64_t root, uint64_t iova, uint64_t pa,
-                     uint64_t perm)
+/* A 4-level host table mapping iova to pa with the given permissions */
+static uint64_t host_map4(QXenAmdIommuV2 *x, uint64_t root, uint64_t iova,
+                          uint64_t pa, uint64_t perm)
 {
-    uint64_t table = root ? root : page(r);
+    uint64_t table = root ? root : zero_page(x);
     uint64_t t = table;
     int level;
 
     for (level = 4; level > 1; level--) {
         uint64_t at = t + ((iova >> (12 + 9 * (level - 1))) & 0x1ff) * 8;
-        uint64_t pte = qtest_readq(r->x->qts, at);
+        uint64_t pte = qtest_readq(x->qts, at);
 
         if (!(pte & PTE_PR)) {
-            pte = page(r) | PTE_NEXT(level - 1) | PTE_PR | PTE_IR | PTE_IW;
-            qtest_writeq(r->x->qts, at, pte);
+            pte = zero_page(x) | PTE_NEXT(level - 1) | PTE_PR | PTE_IR |
+                  PTE_IW;
+            qtest_writeq(x->qts, at, pte);
         }
         t = pte & 0x000ffffffffff000ULL;
     }
-    qtest_writeq(r->x->qts, t + ((iova >> 12) & 0x1ff) * 8,
-                 pa | PTE_PR | perm);
+    qtest_writeq(x->qts, t + ((iova >> 12) & 0x1ff) * 8, pa | PTE_PR | perm);
     return table;
+}
+
+static uint64_t map4(Remap *r, uint64_t root, uint64_t iova, uint64_t pa,
+                     uint64_t perm)
+{
+    return host_map4(r->x, root, iova, pa, perm);
 }
 
 static void expect_event(Remap *r, uint32_t index, unsigned code,
@@ -1456,6 +1516,43 @@ static void test_pasid_dma(void)
     pasid_stop(p);
 }
 
+/*
+ * A cached translation allows no more than a walk would: not a user
+ * request where a supervisor one was cached, not a read where the host
+ * tables allow only writes.
+ */
+static void test_pasid_cached_permissions(void)
+{
+    Pasid *p = pasid_start();
+    uint64_t data = pasid_page(p);
+    uint64_t dte0 = qtest_readq(p->x->qts, p->devtab + RQ_DEVID * 32);
+    uint64_t root = 0, t;
+    int level;
+
+    guest_map(p, RQ_VA, data, GPTE_P | GPTE_RW);
+    g_assert_cmpuint(rq_run(p, RQ_VA, 1, false), ==, 0);
+    g_assert_cmpuint(rq_run(p, RQ_VA, 1, true), ==, 2);
+    g_assert_cmpuint(rq_run(p, RQ_VA, 1, false), ==, 0);
+
+    /* Host tables: the guest's tables read-write, its data write-only */
+    guest_map(p, RQ_VA, data, GPTE_P | GPTE_RW | GPTE_US);
+    for (level = 0; level <= 3; level++) {
+        t = level == 3 ? p->cr3 : guest_table(p, RQ_VA, level);
+        root = host_map4(p->x, root, t, t, PTE_IR | PTE_IW);
+    }
+    host_map4(p->x, root, data, data, PTE_IW);
+    qtest_writeq(p->x->qts, p->devtab + RQ_DEVID * 32,
+                 dte0 | DTE_MODE(4) | root);
+    qxai_submit(p->x, qxai_cmd(QXAI_CMD_INV_DEVTAB_ENTRY, RQ_DEVID), 0);
+    qxai_submit(p->x, qxai_cmd(QXAI_CMD_INV_IOMMU_PAGES, (uint64_t)DOMID << 32
+                               | RQ_PASID), RQ_VA | 4);
+    qpci_io_writeq(p->rq, p->rq_bar, 0x800, 0x600d);
+    g_assert_cmpuint(rq_run(p, RQ_VA, 2, true), ==, 0);
+    g_assert_cmphex(qtest_readq(p->x->qts, data), ==, 0x600d);
+    g_assert_cmpuint(rq_run(p, RQ_VA, 1, true), ==, 2);
+    pasid_stop(p);
+}
+
 /* The requester's buffer ends where it ends. Found by fuzzing. */
 static void test_requester_buffer_bounds(void)
 {
@@ -1826,13 +1923,34 @@ static void test_link_base_and_msi(void)
     qpci_config_writew(x->dev, msi_cap + PCI_MSI_FLAGS,
                        qpci_config_readw(x->dev, msi_cap + PCI_MSI_FLAGS) &
                        ~PCI_MSI_FLAGS_ENABLE);
-    g_assert_false(qdict_get_bool(query_device(x), "link-msi-enabled"));
+    g_assert_false(info_bool(x, "link-msi-enabled"));
     qtest_writel(x->qts, msi, 0);
     qxai_writeq(x, QXAI_STATUS, QXAI_ST_PPR_INT);
     rsp = inject_ppr(x, 0x10, -1, 2, 4, 0x2000);
     qobject_unref(rsp);
     g_assert_cmphex(qtest_readl(x->qts, msi), ==, 0);
     g_assert(qxai_readq(x, QXAI_STATUS) & QXAI_ST_PPR_INT);
+
+    /*
+     * A reset turns MSI off, and the link hears of it at once: under Xen
+     * the hypervisor sends from the link's copy, config writes or not.
+     * An interrupt the guest enables before it programs MSI sends none.
+     */
+    msi = msi_to_ram(x);
+    g_assert(info_bool(x, "link-msi-enabled"));
+    qtest_system_reset(x->qts);
+    g_assert_false(qpci_config_readw(x->dev, msi_cap + PCI_MSI_FLAGS) &
+                   PCI_MSI_FLAGS_ENABLE);
+    g_assert_false(info_bool(x, "link-msi-enabled"));
+    qtest_writel(x->qts, msi, 0);
+    qpci_device_enable(x->dev);
+    qxai_find_registers(x);
+    qxai_setup_rings(x, LOG2_ENTRIES);
+    qxai_control_set(x, QXAI_CTRL_IOMMU_EN | QXAI_CTRL_CMD_BUF_EN |
+                     QXAI_CTRL_COMWAIT_INT_EN);
+    qxai_submit(x, qxai_cmd(QXAI_CMD_COMPLETION_WAIT, 2), 0);
+    g_assert(qxai_readq(x, QXAI_STATUS) & QXAI_ST_COMWAIT_INT);
+    g_assert_cmphex(qtest_readl(x->qts, msi), ==, 0);
 
     /* A reset reaches the link even when the base stays where it was */
     qtest_system_reset(x->qts);
@@ -2075,6 +2193,84 @@ static void test_migration_unknown_version(void)
     unlink(path);
 }
 
+/* How loading the stream at uri ends: "completed" or "failed" */
+static const char *incoming_result(const char *uri)
+{
+    QTestState *qts = qtest_init("-M q35 -nodefaults -device "
+                                 "xen-amd-iommu-v2,id=iommu0,addr=04.0 "
+                                 "-incoming defer");
+    const char *result = NULL;
+    QDict *rsp;
+    int i;
+
+    rsp = qtest_qmp(qts, "{'execute': 'migrate-incoming', 'arguments': "
+                    "{'uri': %s, 'exit-on-error': false}}", uri);
+    g_assert(qdict_haskey(rsp, "return"));
+    qobject_unref(rsp);
+    for (i = 0; i < 3000 && !result; i++) {
+        const char *st;
+
+        rsp = qtest_qmp(qts, "{'execute': 'query-migrate'}");
+        st = qdict_get_try_str(qdict_get_qdict(rsp, "return"), "status");
+        if (st && !strcmp(st, "failed")) {
+            result = "failed";
+        } else if (st && !strcmp(st, "completed")) {
+            result = "completed";
+        }
+        qobject_unref(rsp);
+        g_usleep(10000);
+    }
+    qtest_quit(qts);
+    g_assert(result);
+    return result;
+}
+
+/*
+ * A stream in which the command buffer runs while the guest has it
+ * disabled (no QEMU writes that) is refused: loaded, the next tail write
+ * would run commands from a buffer the guest turned off.
+ */
+static void test_migration_inconsistent_status(void)
+{
+    g_autofree char *path = g_strdup_printf("%s/xai-st-%d.mig",
+                                            g_get_tmp_dir(), getpid());
+    g_autofree char *uri = g_strdup_printf("file:%s", path);
+    static const char idstr[] = "0000:00:04.0/xen-amd-iommu-v2";
+    QXenAmdIommuV2 *src = start_running();
+    uint64_t ctrl = qxai_readq(src, QXAI_CONTROL);
+    g_autofree gchar *stream = NULL;
+    uint8_t want[8];
+    const char *sec, *at;
+    gsize len;
+    QTestState *dqts;
+    QDict *rsp;
+
+    g_assert(qxai_readq(src, QXAI_STATUS) & QXAI_ST_CMD_RUN);
+    rsp = qtest_qmp(src->qts, "{'execute': 'migrate', 'arguments': "
+                    "{'uri': %s}}", uri);
+    g_assert(qdict_haskey(rsp, "return"));
+    qobject_unref(rsp);
+    wait_migration(src->qts);
+    qxai_stop(src);
+
+    /* As saved, it loads */
+    g_assert_cmpstr(incoming_result(uri), ==, "completed");
+
+    /* The registers go as big-endian quadwords: find CONTROL's, once */
+    g_assert(g_file_get_contents(path, &stream, &len, NULL));
+    sec = memmem(stream, len, idstr, strlen(idstr));
+    g_assert(sec);
+    stq_be_p(want, ctrl);
+    at = memmem(sec, stream + len - sec, want, 8);
+    g_assert(at);
+    g_assert_null(memmem(at + 1, stream + len - at - 1, want, 8));
+    stq_be_p((void *)at, ctrl & ~QXAI_CTRL_CMD_BUF_EN);
+    g_assert(g_file_set_contents(path, stream, len, NULL));
+
+    g_assert_cmpstr(incoming_result(uri), ==, "failed");
+    unlink(path);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -2092,6 +2288,8 @@ int main(int argc, char **argv)
     qtest_add_func("/xen-amd-iommu-v2/cmd/completion-wait",
                    test_completion_wait);
     qtest_add_func("/xen-amd-iommu-v2/cmd/every-command", test_every_command);
+    qtest_add_func("/xen-amd-iommu-v2/cmd/ring-across-ram-blocks",
+                   test_ring_across_ram_blocks);
     qtest_add_func("/xen-amd-iommu-v2/cmd/complete-ppr", test_complete_ppr);
     qtest_add_func("/xen-amd-iommu-v2/cmd/illegal", test_illegal_commands);
     qtest_add_func("/xen-amd-iommu-v2/cmd/one-ring-per-doorbell",
@@ -2126,6 +2324,8 @@ int main(int argc, char **argv)
     qtest_add_func("/xen-amd-iommu-v2/pasid/requester-repeat-max",
                    test_requester_repeat_max);
     qtest_add_func("/xen-amd-iommu-v2/pasid/iotlb-full", test_iotlb_full);
+    qtest_add_func("/xen-amd-iommu-v2/pasid/cached-permissions",
+                   test_pasid_cached_permissions);
     qtest_add_func("/xen-amd-iommu-v2/fuzz/hpet-by-dma", test_hpet_by_dma);
     qtest_add_func("/xen-amd-iommu-v2/pasid/ppr-round-trip",
                    test_pasid_ppr_round_trip);
@@ -2136,6 +2336,8 @@ int main(int argc, char **argv)
                    test_migration);
     qtest_add_func("/xen-amd-iommu-v2/migration/mismatch",
                    test_migration_mismatch);
+    qtest_add_func("/xen-amd-iommu-v2/migration/inconsistent-status",
+                   test_migration_inconsistent_status);
     qtest_add_func("/xen-amd-iommu-v2/migration/unknown-version",
                    test_migration_unknown_version);
     return g_test_run();
