@@ -13,6 +13,9 @@ the test asserts what the guest and the device report:
 - the guest turned on what the device offers (IommuEn, PPRLogEn, PPREn,
   GTEn), read back from the control register inside the guest.
 
+6.1 boots twice more: on the pc machine (the IVRS on i440fx), and with
+the disk on an iothread, whose DMA is translated outside the main loop.
+
 Prints one PASS/FAIL line per assertion; exit status 1 on any failure.
 """
 
@@ -56,13 +59,20 @@ class Checks:
             self.failed += 1
 
 
-def check_kernel(qemu, kernel, efr, base, machine="q35", label=""):
-    c = Checks("guest %s%s%s" % (kernel, "" if machine == "q35"
-                                 else " on " + machine,
-                                 " (%s)" % label if label else ""))
+IOTHREAD_ARGS = ("-object", "iothread,id=io0",
+                 "-global", "virtio-blk-pci.iothread=io0")
+
+
+def check_kernel(qemu, kernel, efr, base, machine="q35", label="",
+                 iothread=False):
+    c = Checks("guest %s%s%s%s" % (kernel, "" if machine == "q35"
+                                   else " on " + machine,
+                                   ", disk on an iothread" if iothread else "",
+                                   " (%s)" % label if label else ""))
+    extra = () if machine == "q35" else ("-M", machine)
     r = guest.boot(qemu=qemu, kernel=kernel, iommu="xen-amd-iommu-v2",
                    timeout=600 if label else 240,
-                   extra_args=() if machine == "q35" else ("-M", machine))
+                   extra_args=extra + (IOTHREAD_ARGS if iothread else ()))
     dmesg = r["iommu_dmesg"]
     c.check(r["reached_done"], "guest ran its report",
             "timed out" if r["timed_out"] else "; ".join(r["console_tail"]))
@@ -114,11 +124,13 @@ def main():
     a = ap.parse_args()
     efr, base = device_facts(a.qemu)
     passed = failed = 0
-    runs = [(k, "q35") for k in a.kernel or ["6.1", "6.12"]]
+    runs = [(k, "q35", False) for k in a.kernel or ["6.1", "6.12"]]
     if not a.kernel:
-        runs.append(("6.1", "pc"))     # the IVRS on i440fx too
-    for kernel, machine in runs:
-        c = check_kernel(a.qemu, kernel, efr, base, machine, a.label)
+        runs.append(("6.1", "pc", False))   # the IVRS on i440fx too
+        runs.append(("6.1", "q35", True))   # translation off the BQL
+    for kernel, machine, iothread in runs:
+        c = check_kernel(a.qemu, kernel, efr, base, machine, a.label,
+                         iothread)
         passed += c.passed
         failed += c.failed
     return 1 if failed else 0

@@ -18,6 +18,7 @@
 #include "qemu/osdep.h"
 #include "qemu/log.h"
 #include "qemu/error-report.h"
+#include "qemu/main-loop.h"
 #include "qapi/error.h"
 #include "exec/address-spaces.h"
 #include "hw/pci/msi.h"
@@ -181,10 +182,17 @@ static void xai_pci_invalidated(XenAmdIommuV2Engine *e, int devid)
     memory_region_transaction_commit();
 }
 
+/*
+ * The engine runs under the BQL. A device model thread without it (a
+ * virtio device's iothread) takes it here, as QEMU's memory core does to
+ * dispatch MMIO from such threads: a translation reads and fills the
+ * IOTLB, may log an event and send the MSI, all shared with commands.
+ */
 static IOMMUTLBEntry xai_iommu_translate(IOMMUMemoryRegion *iommu,
                                         hwaddr addr, IOMMUAccessFlags flag,
                                         int iommu_idx)
 {
+    BQL_LOCK_GUARD();
     XenAmdIommuV2Space *sp = container_of(iommu, XenAmdIommuV2Space, iommu);
     XenAmdIommuV2Request req = {
         .devid = xai_space_devid(sp),

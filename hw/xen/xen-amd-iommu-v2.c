@@ -227,8 +227,10 @@ static void xai_log_stop(XenAmdIommuV2Engine *e, const XaiLog *log)
 
 /*
  * Append one 16-byte entry to a log (2.5, 2.6). A full log sets the
- * overflow status and stops the log until software re-enables it; the
- * overflow is signalled like an entry, so the driver learns of it.
+ * overflow status, which interrupts on its own (the log's interrupt
+ * status bit is for entries written), and stops the log. Nothing is
+ * written while the overflow bit is set, even if software re-enables the
+ * log first: the restart sequence clears the bit, then sets the enable.
  */
 static bool xai_log_append(XenAmdIommuV2Engine *e, const XaiLog *log,
                            uint64_t q0, uint64_t q1)
@@ -239,7 +241,7 @@ static bool xai_log_append(XenAmdIommuV2Engine *e, const XaiLog *log,
     uint64_t entry[2] = { cpu_to_le64(q0), cpu_to_le64(q1) };
     hwaddr addr;
 
-    if (!xai_status(e, log->run)) {
+    if (!xai_status(e, log->run) || xai_status(e, log->overflow)) {
         e->counters.log_drops++;
         trace_xen_amd_iommu_v2_log_drop(log->name, q0, q1);
         return false;
@@ -269,8 +271,7 @@ overflow:
     trace_xen_amd_iommu_v2_log_overflow(log->name);
     e->counters.log_drops++;
     xai_log_stop(e, log);
-    e->regs[XAI_R_STATUS] |= log->overflow;
-    xai_interrupt(e, log->intr, log->int_enable);
+    xai_interrupt(e, log->overflow, log->int_enable);
     return false;
 }
 

@@ -665,12 +665,22 @@ static void test_event_log_wrap_overflow(void)
     g_assert_cmpuint(ring_ptr(x, QXAI_EVT_TAIL), ==, 0);
     g_assert(qxai_readq(x, QXAI_STATUS) & QXAI_ST_EVT_OVERFLOW);
     g_assert_false(qxai_readq(x, QXAI_STATUS) & QXAI_ST_EVT_RUN);
+    /* the overflow interrupts by itself: no entry, so no EventLogInt */
+    g_assert_false(qxai_readq(x, QXAI_STATUS) & QXAI_ST_EVT_INT);
     g_assert_cmphex(qtest_readl(x->qts, msi), ==, MSI_DATA);
     qxai_log_entry(x, x->evt, 0, ev);
     g_assert_cmphex(ev[0], ==, 0);                   /* nothing written */
 
-    /* The driver drains, clears overflow, re-enables: logging resumes */
+    /* Re-enabled with the overflow bit still set: nothing is written */
     qxai_writeq(x, QXAI_EVT_HEAD, 0);
+    qxai_control_clear(x, QXAI_CTRL_EVT_LOG_EN);
+    qxai_control_set(x, QXAI_CTRL_EVT_LOG_EN);
+    qxai_control_clear(x, QXAI_CTRL_CMD_BUF_EN);
+    qxai_control_set(x, QXAI_CTRL_CMD_BUF_EN);
+    qxai_submit(x, 0, 0);
+    g_assert_cmpuint(ring_ptr(x, QXAI_EVT_TAIL), ==, 0);
+
+    /* The driver clears overflow, then re-enables: logging resumes */
     qxai_writeq(x, QXAI_STATUS, QXAI_ST_EVT_OVERFLOW);
     qxai_control_clear(x, QXAI_CTRL_EVT_LOG_EN);
     qxai_control_set(x, QXAI_CTRL_EVT_LOG_EN);
