@@ -247,6 +247,7 @@
 #define XAI_DTE1_I                  BIT_ULL(32) /* device IOTLB (ATS) */
 #define XAI_DTE1_SE                 BIT_ULL(33) /* suppress page faults */
 #define XAI_DTE1_SA                 BIT_ULL(34) /* suppress all faults */
+#define XAI_DTE1_EX                 BIT_ULL(39) /* exclusion range applies */
 #define XAI_DTE1_GCR3_C_SHIFT       43          /* q1[63:43] = GCR3[51:31] */
 
 /* Page table entries, host (v1) format (2.2.3) */

@@ -485,6 +485,25 @@ static void xai_passthrough(const XenAmdIommuV2Request *req,
 }
 
 /*
+ * The exclusion range (3.4.x, Exclusion Base and Limit registers): while
+ * enabled, untagged requests inside it pass untranslated, from every
+ * device if Allow is set, else from those whose entry sets EX. The limit
+ * names the range's last page.
+ */
+static bool xai_excluded(XenAmdIommuV2Engine *e,
+                         const XenAmdIommuV2Request *req, const uint64_t *dte)
+{
+    uint64_t base = e->regs[XAI_R_EXCL_BASE];
+    uint64_t limit = e->regs[XAI_R_EXCL_LIMIT] & XAI_BASE_ADDR;
+
+    if (req->pasid_valid || !(base & XAI_EXCL_ENABLE) ||
+        req->addr < (base & XAI_BASE_ADDR) || req->addr > (limit | 0xfff)) {
+        return false;
+    }
+    return (base & XAI_EXCL_ALLOW) || (dte && (dte[1] & XAI_DTE1_EX));
+}
+
+/*
  * Translate one request. Returns false on a fault, which has been logged
  * as the device table entry allows.
  */
@@ -504,6 +523,10 @@ bool xen_amd_iommu_v2_translate(XenAmdIommuV2Engine *e,
         xai_passthrough(req, t);
         return true;
     }
+    if (xai_excluded(e, req, NULL)) {
+        xai_passthrough(req, t);
+        return true;
+    }
     hit = xai_iotlb_lookup(e, req);
     if (hit && (req->is_write ? hit->write : hit->read)) {
         e->counters.iotlb_hits++;
@@ -516,7 +539,8 @@ bool xen_amd_iommu_v2_translate(XenAmdIommuV2Engine *e,
     e->counters.translations++;
     f = xai_read_dte(e, &w);
     if (f == XAI_OK) {
-        if (!(w.dte[0] & XAI_DTE_V) || !(w.dte[0] & XAI_DTE_TV)) {
+        if (!(w.dte[0] & XAI_DTE_V) || !(w.dte[0] & XAI_DTE_TV) ||
+            xai_excluded(e, req, w.dte)) {
             xai_passthrough(req, t);
             return true;
         }

@@ -1124,6 +1124,61 @@ static void test_remap_4level(void)
     remap_stop(r);
 }
 
+/*
+ * The exclusion range: untagged DMA inside it is not translated, for a
+ * device whose entry sets EX, or for all with Allow; outside it, or with
+ * neither, the tables apply.
+ */
+static void test_remap_exclusion(void)
+{
+    Remap *r = remap_start();
+    uint64_t mapped = page(r), excl = page(r), out = page(r), root;
+    const uint64_t dte0_ex = 1ULL << 39, iova_out = 0x00700000;
+
+    /* excl's own page is also an IOVA that the tables map to mapped */
+    root = map4(r, 0, excl, mapped, PTE_IR | PTE_IW);
+    map4(r, root, iova_out, out, PTE_IR | PTE_IW);
+    set_dte(r, root | DTE_MODE(4) | DTE_V | DTE_TV | DTE_IR | DTE_IW, DOMID);
+    iommu_on(r);
+    qtest_writeq(r->x->qts, mapped, 0x1111);
+    qtest_writeq(r->x->qts, excl, 0x2222);
+
+    /* Range on, but EX clear and no Allow: translated */
+    qxai_writeq(r->x, QXAI_EXCL_BASE, excl | 1);
+    qxai_writeq(r->x, QXAI_EXCL_LIMIT, excl);
+    edu_dma(r, excl, EDU_BUF, false);
+    edu_dma(r, EDU_BUF, iova_out, true);
+    g_assert_cmphex(qtest_readq(r->x->qts, out), ==, 0x1111);
+
+    /* EX set: untranslated, to the last byte of the limit's page */
+    set_dte(r, root | DTE_MODE(4) | DTE_V | DTE_TV | DTE_IR | DTE_IW,
+            DOMID | dte0_ex);
+    qxai_submit(r->x, qxai_cmd(QXAI_CMD_INV_DEVTAB_ENTRY, EDU_DEVID), 0);
+    edu_dma(r, excl, EDU_BUF, false);
+    edu_dma(r, EDU_BUF, iova_out, true);
+    g_assert_cmphex(qtest_readq(r->x->qts, out), ==, 0x2222);
+    qtest_writeq(r->x->qts, excl + 0xff8, 0x3333);
+    edu_dma(r, excl + 0xff8, EDU_BUF, false);
+    edu_dma(r, EDU_BUF, iova_out, true);
+    g_assert_cmphex(qtest_readq(r->x->qts, out), ==, 0x3333);
+
+    /* Range off: translated again */
+    qxai_writeq(r->x, QXAI_EXCL_BASE, excl);
+    edu_dma(r, excl, EDU_BUF, false);
+    edu_dma(r, EDU_BUF, iova_out, true);
+    g_assert_cmphex(qtest_readq(r->x->qts, out), ==, 0x1111);
+
+    /* Allow: every device, EX or not */
+    set_dte(r, root | DTE_MODE(4) | DTE_V | DTE_TV | DTE_IR | DTE_IW, DOMID);
+    qxai_submit(r->x, qxai_cmd(QXAI_CMD_INV_DEVTAB_ENTRY, EDU_DEVID), 0);
+    qxai_writeq(r->x, QXAI_EXCL_BASE, excl | 3);
+    edu_dma(r, excl, EDU_BUF, false);
+    edu_dma(r, EDU_BUF, iova_out, true);
+    g_assert_cmphex(qtest_readq(r->x->qts, out), ==, 0x2222);
+    g_assert_cmpuint(ring_ptr(r->x, QXAI_EVT_TAIL), ==, 0);
+    remap_stop(r);
+}
+
 static void test_remap_large_and_skip(void)
 {
     Remap *r = remap_start();
@@ -2320,6 +2375,7 @@ int main(int argc, char **argv)
     qtest_add_func("/xen-amd-iommu-v2/remap/passthrough",
                    test_remap_passthrough);
     qtest_add_func("/xen-amd-iommu-v2/remap/4-level", test_remap_4level);
+    qtest_add_func("/xen-amd-iommu-v2/remap/exclusion", test_remap_exclusion);
     qtest_add_func("/xen-amd-iommu-v2/remap/large-and-skip",
                    test_remap_large_and_skip);
     qtest_add_func("/xen-amd-iommu-v2/remap/hostile-tables",
