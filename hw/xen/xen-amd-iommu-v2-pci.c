@@ -258,31 +258,85 @@ static XenAmdIommuV2Space *xai_space_new(XenAmdIommuV2State *s, PCIBus *bus,
     return sp;
 }
 
-/*
- * A passed-through device the IOMMU covers: the fast path must know its
- * machine BDF. Called as the device gets its address space, which is
- * when libxl hot-plugs it.
- */
-static void xai_pci_bind_passthrough(XenAmdIommuV2State *s, PCIBus *bus,
-                                     int devfn)
+/* The address space this IOMMU gave @dev, NULL if none */
+static XenAmdIommuV2Space *xai_pci_space_of(XenAmdIommuV2State *s,
+                                            PCIDevice *dev)
 {
-    PCIDevice *dev = bus->devices[devfn];
+    AddressSpace *as = pci_device_iommu_address_space(dev);
+    GHashTableIter iter;
+    gpointer spaces;
+
+    g_hash_table_iter_init(&iter, s->spaces);
+    while (g_hash_table_iter_next(&iter, NULL, &spaces)) {
+        XenAmdIommuV2Space **sp = spaces;
+        int i;
+
+        for (i = 0; i < PCI_DEVFN_MAX; i++) {
+            if (sp[i] && &sp[i]->as == as) {
+                return sp[i];
+            }
+        }
+    }
+    return NULL;
+}
+
+/*
+ * A passed-through device behind the IOMMU: the fast path must know its
+ * machine BDF. Its guest device ID is the one its DMA carries here (a
+ * conventional bridge's, for a device behind one).
+ */
+static void xai_pci_device_realized(DeviceListener *listener,
+                                    DeviceState *dev)
+{
+    XenAmdIommuV2State *s = container_of(listener, XenAmdIommuV2State,
+                                         device_listener);
+    XenAmdIommuV2Space *sp;
     g_autofree char *host = NULL;
-    XenAmdIommuV2Bdf b = { .guest_bdf = PCI_BUILD_BDF(pci_bus_num(bus),
-                                                      devfn) };
+    XenAmdIommuV2Bdf b = { 0 };
     Error *err = NULL;
 
-    if (!dev || !object_dynamic_cast(OBJECT(dev), "xen-pci-passthrough")) {
+    if (!object_dynamic_cast(OBJECT(dev), "xen-pci-passthrough")) {
         return;
     }
+    sp = xai_pci_space_of(s, PCI_DEVICE(dev));
+    if (!sp) {
+        return;
+    }
+    b.guest_bdf = xai_space_devid(sp);
     host = object_property_get_str(OBJECT(dev), "hostaddr", &err);
     if (!host ||
         !xen_amd_iommu_v2_parse_bdf(host, &b.machine_seg, &b.machine_bdf,
                                     &err) ||
         !xen_amd_iommu_v2_link_bind(&s->link, &b, true, &err)) {
-        error_prepend(&err, "%s: passthrough device %02x:%02x.%x: ",
-                      TYPE_XEN_AMD_IOMMU_V2, pci_bus_num(bus),
-                      PCI_SLOT(devfn), PCI_FUNC(devfn));
+        error_prepend(&err, "%s: passthrough device %s at %02x:%02x.%x: ",
+                      TYPE_XEN_AMD_IOMMU_V2, host ? host : "?",
+                      PCI_BUS_NUM(b.guest_bdf), PCI_SLOT(b.guest_bdf),
+                      PCI_FUNC(b.guest_bdf));
+        error_report_err(err);
+        return;
+    }
+    g_hash_table_insert(s->passthrough, dev,
+                        GUINT_TO_POINTER(b.guest_bdf | 0x10000));
+}
+
+/* Unplugged: its binding goes with it */
+static void xai_pci_device_unrealized(DeviceListener *listener,
+                                      DeviceState *dev)
+{
+    XenAmdIommuV2State *s = container_of(listener, XenAmdIommuV2State,
+                                         device_listener);
+    gpointer bound = g_hash_table_lookup(s->passthrough, dev);
+    XenAmdIommuV2Bdf b = { .guest_bdf = GPOINTER_TO_UINT(bound) & 0xffff };
+    Error *err = NULL;
+
+    if (!bound) {
+        return;
+    }
+    g_hash_table_remove(s->passthrough, dev);
+    if (!xen_amd_iommu_v2_link_bind(&s->link, &b, false, &err)) {
+        error_prepend(&err, "%s: passthrough device at %02x:%02x.%x: ",
+                      TYPE_XEN_AMD_IOMMU_V2, PCI_BUS_NUM(b.guest_bdf),
+                      PCI_SLOT(b.guest_bdf), PCI_FUNC(b.guest_bdf));
         error_report_err(err);
     }
 }
@@ -305,7 +359,6 @@ static AddressSpace *xai_pci_get_address_space(PCIBus *bus, void *opaque,
     }
     if (!spaces[devfn]) {
         spaces[devfn] = xai_space_new(s, bus, devfn);
-        xai_pci_bind_passthrough(s, bus, devfn);
     }
     return &spaces[devfn]->as;
 }
@@ -614,6 +667,11 @@ static void xai_pci_realize(PCIDevice *pdev, Error **errp)
     s->translating = !pci_get_bus(pdev)->iommu_ops;
     if (s->translating) {
         pci_setup_iommu(pci_get_bus(pdev), &xai_pci_iommu_ops, s);
+        /* Passed-through devices, there already and hot-plugged later */
+        s->passthrough = g_hash_table_new(NULL, NULL);
+        s->device_listener.realize = xai_pci_device_realized;
+        s->device_listener.unrealize = xai_pci_device_unrealized;
+        device_listener_register(&s->device_listener);
     } else {
         warn_report("%s: bus %s already has an IOMMU: this instance "
                     "translates no devices", TYPE_XEN_AMD_IOMMU_V2,
@@ -628,6 +686,11 @@ static void xai_pci_exit(PCIDevice *pdev)
     if (s->mapped) {
         memory_region_del_subregion(get_system_memory(), &s->mmio);
         s->mapped = false;
+    }
+    if (s->passthrough) {
+        device_listener_unregister(&s->device_listener);
+        g_hash_table_destroy(s->passthrough);
+        s->passthrough = NULL;
     }
     migrate_del_blocker(&s->migration_blocker);
     xen_amd_iommu_v2_engine_exit(&XEN_AMD_IOMMU_V2(pdev)->engine);

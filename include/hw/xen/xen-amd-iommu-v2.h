@@ -180,6 +180,9 @@ struct XenAmdIommuV2State {
     /* DMA remapping: per-bus arrays of per-devfn address spaces */
     bool translating;
     GHashTable *spaces;
+    /* passed-through devices bound in the link: device -> guest BDF */
+    DeviceListener device_listener;
+    GHashTable *passthrough;
 
     /* Properties */
     uint16_t device_id;
