@@ -433,6 +433,20 @@ static void xai_pci_apply_base(XenAmdIommuV2State *s, bool reset)
     }
 }
 
+/*
+ * Where the registers are (the capability's base) and whether they answer
+ * there: in QEMU, or in the hypervisor once it was told the window.
+ */
+uint64_t xen_amd_iommu_v2_base(XenAmdIommuV2State *s, bool *decode)
+{
+    bool enable;
+    uint64_t base = xai_pci_cap_base(PCI_DEVICE(s), &enable);
+
+    *decode = s->mapped ||
+              (enable && s->link.ops->hypervisor_mmio && s->link.base == base);
+    return base;
+}
+
 /* The base registers are locked while Enable is set (3.2.1.2). */
 static void xai_pci_config_write(PCIDevice *pdev, uint32_t addr,
                                  uint32_t val, int len)
@@ -522,7 +536,8 @@ static bool xai_pci_choose_link(XenAmdIommuV2State *s, MemTxAttrs attrs,
                                 Error **errp)
 {
     static bool said;
-    const char *why = "no hypervisor (accel=xen) to run it";
+    const char *why = xen_enabled() ? "fast-path=off"
+                                    : "no hypervisor (accel=xen) to run it";
     int rc = 0;
 
     xen_amd_iommu_v2_link_init(&s->link, &xen_amd_iommu_v2_qemu_link,

@@ -81,8 +81,7 @@ static XenAmdIommuV2Info *xai_qmp_info(XenAmdIommuV2State *s)
     int i;
 
     info->path = object_get_canonical_path(OBJECT(s));
-    info->base = s->mmio.addr;
-    info->decode = s->mapped;
+    info->base = xen_amd_iommu_v2_base(s, &info->decode);
     info->msi_enabled = msi_enabled(pdev);
     if (msi_present(pdev)) {
         MSIMessage msg = msi_get_message(pdev, 0);

@@ -287,6 +287,7 @@ static void test_base_address(void)
     g_assert_cmphex(qpci_config_readl(x->dev, cap + 8), ==, 0);
     g_assert_cmphex(qtest_readq(x->qts, base + QXAI_EFR), ==, EFR_DEFAULT);
     g_assert_cmphex(info_uint(x, "base"), ==, base);
+    g_assert(info_bool(x, "decode"));
 
     /* Locked while enabled */
     qpci_config_writel(x->dev, cap + 4, moved | 1);
@@ -297,10 +298,13 @@ static void test_base_address(void)
     qpci_config_writel(x->dev, cap + 4, base);
     g_assert_cmphex(qtest_readq(x->qts, base + QXAI_EFR), ==, 0);
     qpci_config_writel(x->dev, cap + 4, moved);
+    g_assert_cmphex(info_uint(x, "base"), ==, moved);     /* what it says */
+    g_assert_false(info_bool(x, "decode"));
     qpci_config_writel(x->dev, cap + 4, moved | 1);
     g_assert_cmphex(qtest_readq(x->qts, moved + QXAI_EFR), ==, EFR_DEFAULT);
     g_assert_cmphex(qtest_readq(x->qts, base + QXAI_EFR), ==, 0);
     g_assert_cmphex(info_uint(x, "base"), ==, moved);
+    g_assert(info_bool(x, "decode"));
 
     /* Reset puts it back where firmware placed it */
     qtest_system_reset(x->qts);

@@ -209,6 +209,7 @@ bool xen_amd_iommu_v2_translate(XenAmdIommuV2Engine *e,
                                 const XenAmdIommuV2Request *req,
                                 XenAmdIommuV2Translation *t);
 bool xen_amd_iommu_v2_enabled(XenAmdIommuV2Engine *e);
+uint64_t xen_amd_iommu_v2_base(XenAmdIommuV2State *s, bool *decode);
 bool xen_amd_iommu_v2_ppr_encode(const XenAmdIommuV2Engine *e,
                                  const XenAmdIommuV2PprRequest *req,
                                  uint64_t entry[2], Error **errp);
