@@ -143,13 +143,17 @@ static void req_page_request(XenAmdIommuV2Requester *r, bool is_write)
 
 /*
  * PASID-tagged DMA: each page is translated by the IOMMU (what an ATS
- * translation request returns) and then accessed untranslated.
+ * translation request returns) and then accessed untranslated, as a bus
+ * master with this function's requester ID.
  */
 static void req_pasid_dma(XenAmdIommuV2Requester *r, bool is_write)
 {
+    PCIDevice *pdev = PCI_DEVICE(r);
+    MemTxAttrs attrs = { .requester_id = pci_requester_id(pdev) };
     uint64_t done = 0;
 
-    if (!r->iommu || !req_pasid_enabled(r)) {
+    if (!r->iommu || !req_pasid_enabled(r) ||
+        !(pci_get_word(pdev->config + PCI_COMMAND) & PCI_COMMAND_MASTER)) {
         r->status = REQ_ST_FAULT;
         return;
     }
@@ -174,9 +178,12 @@ static void req_pasid_dma(XenAmdIommuV2Requester *r, bool is_write)
             }
             return;
         }
-        address_space_rw(&address_space_memory,
-                         t.addr | (q.addr & 0xfff), MEMTXATTRS_UNSPECIFIED,
-                         r->buf + done, chunk, is_write);
+        if (address_space_rw(&address_space_memory,
+                             t.addr | (q.addr & 0xfff), attrs,
+                             r->buf + done, chunk, is_write) != MEMTX_OK) {
+            r->status = REQ_ST_FAULT;
+            return;
+        }
         done += chunk;
     }
     r->status = REQ_ST_DONE;

@@ -1548,6 +1548,16 @@ static void test_pasid_dma(void)
     g_assert_cmpuint(rq_run(p, RQ_VA + 0x80, 1, true), ==, 0);
     g_assert_cmphex(qpci_io_readq(p->rq, p->rq_bar, 0x800), ==, 0x5a5a5a5a);
 
+    /* Bus mastering off: the device sends nothing, PASID or not */
+    qpci_config_writew(p->rq, PCI_COMMAND,
+                       qpci_config_readw(p->rq, PCI_COMMAND) &
+                       ~PCI_COMMAND_MASTER);
+    qpci_io_writeq(p->rq, p->rq_bar, 0x800, 0x0badULL);
+    g_assert_cmpuint(rq_run(p, RQ_VA + 0x40, 2, true), ==, 1);
+    g_assert_cmphex(qtest_readq(p->x->qts, data + 0x40), ==,
+                    0x0123456789abcdefULL);
+    qpci_device_enable(p->rq);
+
     /* Read-only guest page: a write is a page fault, so a page request */
     guest_map(p, RQ_VA, data, GPTE_P | GPTE_US);
     qxai_submit(p->x, qxai_cmd(QXAI_CMD_INV_IOMMU_PAGES, (uint64_t)DOMID << 32
