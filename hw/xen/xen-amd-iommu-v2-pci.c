@@ -258,6 +258,22 @@ static XenAmdIommuV2Space *xai_space_new(XenAmdIommuV2State *s, PCIBus *bus,
     return sp;
 }
 
+/*
+ * A device bound in the hypervisor gets guest translation there only with
+ * a one-level GCR3 table, which Linux uses for at most 9 PASID bits: say
+ * so once, when the first device is bound.
+ */
+void xen_amd_iommu_v2_bound(XenAmdIommuV2State *s)
+{
+    if (s->link.ops->hypervisor_mmio && s->features.pasid_bits > 9 &&
+        !s->warned_pasid_bits) {
+        warn_report("%s: a bound device's PASIDs need pasid-bits=9 or "
+                    "fewer under the hypervisor's fast path (a two-level "
+                    "GCR3 table is not taken)", TYPE_XEN_AMD_IOMMU_V2);
+        s->warned_pasid_bits = true;
+    }
+}
+
 /* The address space this IOMMU gave @dev, NULL if none */
 static XenAmdIommuV2Space *xai_pci_space_of(XenAmdIommuV2State *s,
                                             PCIDevice *dev)
@@ -317,6 +333,7 @@ static void xai_pci_device_realized(DeviceListener *listener,
     }
     g_hash_table_insert(s->passthrough, dev,
                         GUINT_TO_POINTER(b.guest_bdf | 0x10000));
+    xen_amd_iommu_v2_bound(s);
 }
 
 /* Unplugged: its binding goes with it */
@@ -616,6 +633,7 @@ static bool xai_pci_bind_property(XenAmdIommuV2State *s, Error **errp)
             error_prepend(errp, "bind: ");
             return false;
         }
+        xen_amd_iommu_v2_bound(s);
     }
     return true;
 }

@@ -179,5 +179,7 @@ void qmp_xen_amd_iommu_v2_bind_bdf(const char *id, const char *guest,
             return;
         }
     }
-    xen_amd_iommu_v2_link_bind(&s->link, &b, bind, errp);
+    if (xen_amd_iommu_v2_link_bind(&s->link, &b, bind, errp) && bind) {
+        xen_amd_iommu_v2_bound(s);
+    }
 }

@@ -183,6 +183,7 @@ struct XenAmdIommuV2State {
     /* passed-through devices bound in the link: device -> guest BDF */
     DeviceListener device_listener;
     GHashTable *passthrough;
+    bool warned_pasid_bits;
 
     /* Properties */
     uint16_t device_id;
@@ -210,6 +211,7 @@ bool xen_amd_iommu_v2_translate(XenAmdIommuV2Engine *e,
                                 XenAmdIommuV2Translation *t);
 bool xen_amd_iommu_v2_enabled(XenAmdIommuV2Engine *e);
 uint64_t xen_amd_iommu_v2_base(XenAmdIommuV2State *s, bool *decode);
+void xen_amd_iommu_v2_bound(XenAmdIommuV2State *s);
 bool xen_amd_iommu_v2_ppr_encode(const XenAmdIommuV2Engine *e,
                                  const XenAmdIommuV2PprRequest *req,
                                  uint64_t entry[2], Error **errp);
