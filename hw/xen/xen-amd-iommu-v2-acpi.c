@@ -35,8 +35,13 @@ static int xai_acpi_collect(Object *obj, void *opaque)
     XenAmdIommuV2State *s = (XenAmdIommuV2State *)
         object_dynamic_cast(obj, TYPE_XEN_AMD_IOMMU_V2);
     GSList **list = opaque;
+    bool decode = false;
 
-    if (s && s->mapped) {
+    /* Those whose registers answer, in QEMU or in the hypervisor */
+    if (s) {
+        xen_amd_iommu_v2_base(s, &decode);
+    }
+    if (decode) {
         *list = g_slist_append(*list, s);
     }
     return 0;
@@ -110,6 +115,7 @@ static void xai_acpi_ivhd(GArray *table, XenAmdIommuV2State *s, int type)
 {
     PCIDevice *pdev = PCI_DEVICE(s);
     uint64_t efr = s->engine.efr;
+    bool decode;
     g_autoptr(GArray) entries = xai_acpi_device_entries(s);
     uint8_t flags = IVHD_F_IOTLB_SUP | IVHD_F_COHERENT;
     int header = type == IVHD_TYPE_10H ? IVHD_10H_HEADER_LEN
@@ -124,7 +130,7 @@ static void xai_acpi_ivhd(GArray *table, XenAmdIommuV2State *s, int type)
     build_append_int_noprefix(table, header + entries->len, 2);
     build_append_int_noprefix(table, pci_requester_id(pdev), 2);
     build_append_int_noprefix(table, XAI_CAP_OFFSET, 2);
-    build_append_int_noprefix(table, s->mmio.addr, 8);
+    build_append_int_noprefix(table, xen_amd_iommu_v2_base(s, &decode), 8);
     build_append_int_noprefix(table, 0, 2);         /* PCI segment */
     build_append_int_noprefix(table, 0, 2);         /* info: MSI 0 */
     if (type == IVHD_TYPE_10H) {

@@ -156,10 +156,11 @@ bool xen_amd_iommu_v2_link_send_msi(XenAmdIommuV2Link *l)
     if (!l->msi_enabled) {
         return false;
     }
-    trace_xen_amd_iommu_v2_msi(l->msi.address, l->msi.data, 0);
     if (!l->ops->send_msi(l, &l->msi)) {
+        trace_xen_amd_iommu_v2_msi(l->msi.address, l->msi.data, false);
         return false;
     }
+    trace_xen_amd_iommu_v2_msi(l->msi.address, l->msi.data, true);
     l->msis_sent++;
     return true;
 }

@@ -626,8 +626,16 @@ static bool xai_pci_bind_property(XenAmdIommuV2State *s, Error **errp)
             error_setg(errp, "bind: '%s' is not GUEST=MACHINE", entries[i]);
             return false;
         }
-        if (!xen_amd_iommu_v2_parse_bdf(pair[0], &gseg, &b.guest_bdf, errp) ||
-            !xen_amd_iommu_v2_parse_bdf(pair[1], &b.machine_seg,
+        if (!xen_amd_iommu_v2_parse_bdf(pair[0], &gseg, &b.guest_bdf, errp)) {
+            error_prepend(errp, "bind: ");
+            return false;
+        }
+        if (gseg) {
+            error_setg(errp, "bind: guest device '%s': the IOMMU's segment "
+                       "is 0", pair[0]);
+            return false;
+        }
+        if (!xen_amd_iommu_v2_parse_bdf(pair[1], &b.machine_seg,
                                         &b.machine_bdf, errp) ||
             !xen_amd_iommu_v2_link_bind(&s->link, &b, true, errp)) {
             error_prepend(errp, "bind: ");
@@ -683,6 +691,7 @@ static void xai_pci_realize(PCIDevice *pdev, Error **errp)
                                  &xai_pci_engine_ops, s);
     if (!xai_pci_choose_link(s, attrs, errp) ||
         !xai_pci_bind_property(s, errp)) {
+        migrate_del_blocker(&s->migration_blocker);
         xen_amd_iommu_v2_engine_exit(&s->engine);
         g_hash_table_destroy(s->spaces);
         msi_uninit(pdev);

@@ -169,6 +169,11 @@ void qmp_xen_amd_iommu_v2_bind_bdf(const char *id, const char *guest,
                                           errp)) {
         return;
     }
+    if (gseg) {
+        error_setg(errp, "guest device '%s': the IOMMU's segment is 0",
+                   guest);
+        return;
+    }
     if (bind) {
         if (!machine) {
             error_setg(errp, "binding needs 'machine'");

@@ -241,7 +241,10 @@ static void req_command(XenAmdIommuV2Requester *r, uint32_t cmd)
     default:
         qemu_log_mask(LOG_GUEST_ERROR, "%s-requester: bad command %u\n",
                       TYPE_XEN_AMD_IOMMU_V2, cmd);
+        return;
     }
+    trace_xen_amd_iommu_v2_req_command(cmd, r->pasid, r->flags, r->address,
+                                       r->length, r->status);
 }
 
 /* The IOMMU hands over a COMPLETE_PPR_REQUEST addressed to us */
@@ -251,16 +254,22 @@ void xen_amd_iommu_v2_requester_response(PCIDevice *pdev,
     XenAmdIommuV2Requester *r = (XenAmdIommuV2Requester *)
         object_dynamic_cast(OBJECT(pdev), TYPE_XEN_AMD_IOMMU_V2_REQUESTER);
 
-    if (!r || r->status != REQ_ST_PRI_PENDING || c->tag != r->tag) {
+    if (!r) {
+        return;
+    }
+    trace_xen_amd_iommu_v2_req_response(c->tag, c->status,
+                                        r->status == REQ_ST_PRI_PENDING &&
+                                        c->tag == r->tag);
+    if (r->status != REQ_ST_PRI_PENDING || c->tag != r->tag) {
         return;
     }
     r->response = c->status;
     r->status = c->status ? REQ_ST_PRI_FAILURE : REQ_ST_PRI_SUCCESS;
 }
 
-static uint64_t req_mmio_read(void *opaque, hwaddr addr, unsigned size)
+static uint64_t req_register_read(XenAmdIommuV2Requester *r, hwaddr addr,
+                                  unsigned size)
 {
-    XenAmdIommuV2Requester *r = opaque;
     uint64_t val = 0;
 
     if (addr >= REQ_BUF) {
@@ -276,7 +285,7 @@ static uint64_t req_mmio_read(void *opaque, hwaddr addr, unsigned size)
     case REQ_FLAGS:
         return r->flags;
     case REQ_ADDRESS:
-        return size == 8 ? r->address : (uint32_t)r->address;
+        return (uint32_t)r->address;
     case REQ_ADDRESS + 4:
         return r->address >> 32;
     case REQ_LENGTH:
@@ -296,10 +305,20 @@ static uint64_t req_mmio_read(void *opaque, hwaddr addr, unsigned size)
     }
 }
 
+static uint64_t req_mmio_read(void *opaque, hwaddr addr, unsigned size)
+{
+    uint64_t val = req_register_read(opaque, addr, size);
+
+    trace_xen_amd_iommu_v2_req_read(addr, size, val);
+    return val;
+}
+
 static void req_mmio_write(void *opaque, hwaddr addr, uint64_t val,
                            unsigned size)
 {
     XenAmdIommuV2Requester *r = opaque;
+
+    trace_xen_amd_iommu_v2_req_write(addr, size, val);
 
     if (addr >= REQ_BUF) {
         if (addr - REQ_BUF + size > REQ_BUF_SIZE) {
@@ -317,7 +336,7 @@ static void req_mmio_write(void *opaque, hwaddr addr, uint64_t val,
         r->flags = val;
         break;
     case REQ_ADDRESS:
-        r->address = size == 8 ? val : deposit64(r->address, 0, 32, val);
+        r->address = deposit64(r->address, 0, 32, val);
         break;
     case REQ_ADDRESS + 4:
         r->address = deposit64(r->address, 32, 32, val);
@@ -344,7 +363,8 @@ static const MemoryRegionOps req_mmio_ops = {
     .write = req_mmio_write,
     .endianness = DEVICE_LITTLE_ENDIAN,
     .valid = { .min_access_size = 4, .max_access_size = 8 },
-    .impl = { .min_access_size = 4, .max_access_size = 8 },
+    /* 8-byte accesses cover two registers: QEMU splits them */
+    .impl = { .min_access_size = 4, .max_access_size = 4 },
 };
 
 static void req_init_pasid_pri(PCIDevice *pdev)

@@ -33,6 +33,7 @@ typedef struct XaiXenLink {
     uint32_t features;
     xenevtchn_handle *xe;
     evtchn_port_t port;
+    QEMUBH *fetch_bh;       /* more records than one pass fetches */
 } XaiXenLink;
 
 #ifdef CONFIG_XEN_DM_GUEST_IOMMU
@@ -151,7 +152,8 @@ static bool xai_xen_open_transport(XaiXenLink *x, Error **errp)
         return false;
     }
     /* Like QEMU's own handles: good for this guest only */
-    if (ioctl(x->fd, IOCTL_PRIVCMD_RESTRICT, &dom) < 0 && errno != ENOTTY) {
+    if (ioctl(x->fd, IOCTL_PRIVCMD_RESTRICT, &dom) < 0 &&
+        (errno != ENOTTY || xen_domid_restrict)) {
         error_setg_errno(errp, errno, "%s: cannot restrict privcmd to "
                          "domain %u", TYPE_XEN_AMD_IOMMU_V2, dom);
         close(x->fd);
@@ -247,7 +249,11 @@ static bool xai_xen_send_msi(XenAmdIommuV2Link *l, const MSIMessage *msg)
     return xen_inject_msi(xen_domid, msg->address, msg->data) == 0;
 }
 
-/* Records from the hypervisor: interrupts to send, entries it wrote */
+/*
+ * Records from the hypervisor: interrupts to send, entries it wrote. One
+ * pass takes 16 batches; what is left comes in a bottom half, so that the
+ * main loop runs in between and nothing waits for the next signal.
+ */
 static void xai_xen_fetch(XenAmdIommuV2Link *l)
 {
     XaiXenLink *x = l->priv;
@@ -255,7 +261,7 @@ static void xai_xen_fetch(XenAmdIommuV2Link *l)
     struct xen_amd_iommu_v2_dm_op op = {
         .op = XEN_DMOP_guest_iommu_ppr_channel,
     };
-    int round, i;
+    int round, i, rc;
 
     for (round = 0; round < 16; round++) {
         op.u.ppr_channel = (xen_dm_op_guest_iommu_ppr_channel_t) {
@@ -263,7 +269,11 @@ static void xai_xen_fetch(XenAmdIommuV2Link *l)
             .cmd = XEN_DMOP_GUEST_IOMMU_CHAN_CMD_FETCH,
             .nr = ARRAY_SIZE(recs),
         };
-        if (xai_xen_dm_op(x, &op, recs, sizeof(recs))) {
+        rc = xai_xen_dm_op(x, &op, recs, sizeof(recs));
+        trace_xen_amd_iommu_v2_xen_fetch(rc, op.u.ppr_channel.nr,
+                                         op.u.ppr_channel.pending,
+                                         op.u.ppr_channel.dropped);
+        if (rc) {
             return;
         }
         for (i = 0; i < op.u.ppr_channel.nr && i < ARRAY_SIZE(recs); i++) {
@@ -277,6 +287,12 @@ static void xai_xen_fetch(XenAmdIommuV2Link *l)
             return;
         }
     }
+    qemu_bh_schedule(x->fetch_bh);
+}
+
+static void xai_xen_fetch_bh(void *opaque)
+{
+    xai_xen_fetch(opaque);
 }
 
 /* A PPR entry into the guest's log in Xen: the channel's INJECT */
@@ -368,6 +384,7 @@ static bool xai_xen_bind_channel(XenAmdIommuV2Link *l, Error **errp)
         return false;
     }
     x->port = port;
+    x->fetch_bh = qemu_bh_new(xai_xen_fetch_bh, l);
     qemu_set_fd_handler(qemu_xen_evtchn_fd(x->xe), xai_xen_channel_event,
                         NULL, l);
     return true;

@@ -244,6 +244,7 @@ static void test_bad_properties(void)
         { "fast-path=on", "no hypervisor fast path is available" },
         { "bind=00:05.0", "is not GUEST=MACHINE" },
         { "bind=00:05.0=0000:03:20.0", "is out of range" },
+        { "bind=0001:00:05.0=0000:03:00.0", "the IOMMU's segment is 0" },
         /* the requester's own bound */
         { "id=i0 -device xen-amd-iommu-v2-requester,iommu=i0,repeat-max=0",
           "repeat-max must be 1 to 65536" },
@@ -1953,6 +1954,10 @@ static void test_link_bindings(void)
     g_assert(qdict_haskey(rsp, "error"));
     qobject_unref(rsp);
     rsp = bind_bdf(x, "00:05.0", NULL, false);
+    g_assert(qdict_haskey(rsp, "error"));
+    qobject_unref(rsp);
+    /* The guest's devices are on the IOMMU's segment, 0 */
+    rsp = bind_bdf(x, "0001:00:05.0", "0000:05:00.0", true);
     g_assert(qdict_haskey(rsp, "error"));
     qobject_unref(rsp);
     expect_bindings(x, after);
