@@ -2222,6 +2222,32 @@ static QTestState *start_incoming(const char *uri)
 }
 
 /*
+ * Save @src's state into the file at @path (uri file:@path) and stop it;
+ * the stream comes back in *stream, and the offset of the device
+ * section's idstr (its first match: the stream's JSON description comes
+ * at the end) in *sec.
+ */
+#define XAI_IDSTR "0000:00:04.0/xen-amd-iommu-v2"
+
+static void save_stream(QXenAmdIommuV2 *src, const char *path,
+                        gchar **stream, gsize *len, size_t *sec)
+{
+    g_autofree char *uri = g_strdup_printf("file:%s", path);
+    QDict *rsp = qtest_qmp(src->qts, "{'execute': 'migrate', 'arguments': "
+                           "{'uri': %s}}", uri);
+    const char *at;
+
+    g_assert(qdict_haskey(rsp, "return"));
+    qobject_unref(rsp);
+    wait_migration(src->qts);
+    qxai_stop(src);
+    g_assert(g_file_get_contents(path, stream, len, NULL));
+    at = memmem(*stream, *len, XAI_IDSTR, strlen(XAI_IDSTR));
+    g_assert(at);
+    *sec = at - *stream;
+}
+
+/*
  * A stream whose device section carries a version this QEMU does not know
  * (a newer QEMU's) is refused with an error, and nothing starts.
  */
@@ -2230,34 +2256,19 @@ static void test_migration_unknown_version(void)
     g_autofree char *path = g_strdup_printf("%s/xai-ver-%d.mig",
                                             g_get_tmp_dir(), getpid());
     g_autofree char *uri = g_strdup_printf("file:%s", path);
-    static const char idstr[] = "0000:00:04.0/xen-amd-iommu-v2";
-    QXenAmdIommuV2 *src = start_running();
     g_autofree gchar *stream = NULL;
     gsize len;
-    const char *sec;
     size_t at;
     QTestState *dqts;
-    QDict *rsp;
-
-    rsp = qtest_qmp(src->qts, "{'execute': 'migrate', 'arguments': "
-                    "{'uri': %s}}", uri);
-    g_assert(qdict_haskey(rsp, "return"));
-    qobject_unref(rsp);
-    wait_migration(src->qts);
-    qxai_stop(src);
 
     /*
      * Section header: type, section id (4), idstr length (1), idstr,
-     * instance id (4), version id (4), all big-endian. The first match is
-     * the header; the stream's JSON description comes at the end.
+     * instance id (4), version id (4), all big-endian.
      */
-    g_assert(g_file_get_contents(path, &stream, &len, NULL));
-    sec = memmem(stream, len, idstr, strlen(idstr));
-    g_assert(sec);
-    at = sec - stream;
+    save_stream(start_running(), path, &stream, &len, &at);
     g_assert_cmpuint(at, >, 5);
-    g_assert_cmpuint((uint8_t)stream[at - 1], ==, strlen(idstr));
-    at += strlen(idstr) + 4;
+    g_assert_cmpuint((uint8_t)stream[at - 1], ==, strlen(XAI_IDSTR));
+    at += strlen(XAI_IDSTR) + 4;
     g_assert_cmpuint(at + 4, <=, len);
     g_assert_cmphex(ldl_be_p(stream + at), ==, 1);
     stl_be_p(stream + at, 2);
@@ -2319,33 +2330,23 @@ static void test_migration_inconsistent_status(void)
     g_autofree char *path = g_strdup_printf("%s/xai-st-%d.mig",
                                             g_get_tmp_dir(), getpid());
     g_autofree char *uri = g_strdup_printf("file:%s", path);
-    static const char idstr[] = "0000:00:04.0/xen-amd-iommu-v2";
     QXenAmdIommuV2 *src = start_running();
     uint64_t ctrl = qxai_readq(src, QXAI_CONTROL);
     g_autofree gchar *stream = NULL;
     uint8_t want[8];
-    const char *sec, *at;
+    const char *at;
+    size_t sec;
     gsize len;
-    QTestState *dqts;
-    QDict *rsp;
 
     g_assert(qxai_readq(src, QXAI_STATUS) & QXAI_ST_CMD_RUN);
-    rsp = qtest_qmp(src->qts, "{'execute': 'migrate', 'arguments': "
-                    "{'uri': %s}}", uri);
-    g_assert(qdict_haskey(rsp, "return"));
-    qobject_unref(rsp);
-    wait_migration(src->qts);
-    qxai_stop(src);
+    save_stream(src, path, &stream, &len, &sec);
 
     /* As saved, it loads */
     g_assert_cmpstr(incoming_result(uri), ==, "completed");
 
     /* The registers go as big-endian quadwords: find CONTROL's, once */
-    g_assert(g_file_get_contents(path, &stream, &len, NULL));
-    sec = memmem(stream, len, idstr, strlen(idstr));
-    g_assert(sec);
     stq_be_p(want, ctrl);
-    at = memmem(sec, stream + len - sec, want, 8);
+    at = memmem(stream + sec, len - sec, want, 8);
     g_assert(at);
     g_assert_null(memmem(at + 1, stream + len - at - 1, want, 8));
     stq_be_p((void *)at, ctrl & ~QXAI_CTRL_CMD_BUF_EN);
