@@ -331,6 +331,7 @@ static void xai_pci_device_realized(DeviceListener *listener,
         error_report_err(err);
         return;
     }
+    /* bit 16 set: guest BDF 0 is a value, not the table's NULL */
     g_hash_table_insert(s->passthrough, dev,
                         GUINT_TO_POINTER(b.guest_bdf | 0x10000));
     xen_amd_iommu_v2_bound(s);

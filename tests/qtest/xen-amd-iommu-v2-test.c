@@ -664,8 +664,7 @@ static void test_event_log_wrap_overflow(void)
     qxai_writeq(x, QXAI_EVT_HEAD, 1 << 4);
     qxai_writeq(x, QXAI_STATUS, QXAI_ST_EVT_INT);
     qtest_writel(x->qts, msi, 0);
-    qxai_control_clear(x, QXAI_CTRL_CMD_BUF_EN);
-    qxai_control_set(x, QXAI_CTRL_CMD_BUF_EN);
+    qxai_control_restart(x, QXAI_CTRL_CMD_BUF_EN);
     qxai_submit(x, 0, 0);            /* the same bad command, again */
     g_assert_cmpuint(ring_ptr(x, QXAI_EVT_TAIL), ==, 0);
     g_assert(qxai_readq(x, QXAI_STATUS) & QXAI_ST_EVT_OVERFLOW);
@@ -678,19 +677,15 @@ static void test_event_log_wrap_overflow(void)
 
     /* Re-enabled with the overflow bit still set: nothing is written */
     qxai_writeq(x, QXAI_EVT_HEAD, 0);
-    qxai_control_clear(x, QXAI_CTRL_EVT_LOG_EN);
-    qxai_control_set(x, QXAI_CTRL_EVT_LOG_EN);
-    qxai_control_clear(x, QXAI_CTRL_CMD_BUF_EN);
-    qxai_control_set(x, QXAI_CTRL_CMD_BUF_EN);
+    qxai_control_restart(x, QXAI_CTRL_EVT_LOG_EN);
+    qxai_control_restart(x, QXAI_CTRL_CMD_BUF_EN);
     qxai_submit(x, 0, 0);
     g_assert_cmpuint(ring_ptr(x, QXAI_EVT_TAIL), ==, 0);
 
     /* The driver clears overflow, then re-enables: logging resumes */
     qxai_writeq(x, QXAI_STATUS, QXAI_ST_EVT_OVERFLOW);
-    qxai_control_clear(x, QXAI_CTRL_EVT_LOG_EN);
-    qxai_control_set(x, QXAI_CTRL_EVT_LOG_EN);
-    qxai_control_clear(x, QXAI_CTRL_CMD_BUF_EN);
-    qxai_control_set(x, QXAI_CTRL_CMD_BUF_EN);
+    qxai_control_restart(x, QXAI_CTRL_EVT_LOG_EN);
+    qxai_control_restart(x, QXAI_CTRL_CMD_BUF_EN);
     qxai_submit(x, 0, 0);
     g_assert_cmpuint(ring_ptr(x, QXAI_EVT_TAIL), ==, 1);
     qxai_stop(x);
@@ -761,8 +756,7 @@ static void test_ppr_log(void)
     /* Consume, restart as Linux does; the next entry wraps to slot 255 */
     qxai_writeq(x, QXAI_PPR_HEAD, 255 << 4);
     qxai_writeq(x, QXAI_STATUS, QXAI_ST_PPR_OVERFLOW);
-    qxai_control_clear(x, QXAI_CTRL_PPR_LOG_EN);
-    qxai_control_set(x, QXAI_CTRL_PPR_LOG_EN);
+    qxai_control_restart(x, QXAI_CTRL_PPR_LOG_EN);
     rsp = inject_ppr(x, 0x0042, -1, 9, 0x20, 0x5000);
     g_assert(qdict_haskey(rsp, "return"));
     qobject_unref(rsp);
@@ -811,8 +805,7 @@ static void test_hostile_pointers(void)
 
     /* Head and bases are frozen while their ring runs */
     qxai_writeq(x, QXAI_CMD_TAIL, 0);
-    qxai_control_clear(x, QXAI_CTRL_CMD_BUF_EN);
-    qxai_control_set(x, QXAI_CTRL_CMD_BUF_EN);
+    qxai_control_restart(x, QXAI_CTRL_CMD_BUF_EN);
     qxai_writeq(x, QXAI_CMD_HEAD, 0x50);
     g_assert_cmphex(qxai_readq(x, QXAI_CMD_HEAD), ==, 0);
     qxai_writeq(x, QXAI_EVT_BASE, 0x1000);

@@ -123,6 +123,13 @@ void qxai_control_clear(QXenAmdIommuV2 *x, uint64_t bits)
     qxai_writeq(x, QXAI_CONTROL, qxai_readq(x, QXAI_CONTROL) & ~bits);
 }
 
+/* Enables off, then on: how a driver restarts a stopped ring */
+void qxai_control_restart(QXenAmdIommuV2 *x, uint64_t bits)
+{
+    qxai_control_clear(x, bits);
+    qxai_control_set(x, bits);
+}
+
 uint32_t qxai_queue(QXenAmdIommuV2 *x, uint64_t q0, uint64_t q1)
 {
     uint32_t tail = (qxai_readq(x, QXAI_CMD_TAIL) >> 4) & (x->entries - 1);

@@ -101,6 +101,7 @@ void qxai_writel(QXenAmdIommuV2 *x, uint64_t reg, uint32_t val);
 void qxai_setup_rings(QXenAmdIommuV2 *x, unsigned log2);
 void qxai_control_set(QXenAmdIommuV2 *x, uint64_t bits);
 void qxai_control_clear(QXenAmdIommuV2 *x, uint64_t bits);
+void qxai_control_restart(QXenAmdIommuV2 *x, uint64_t bits);
 
 /* Write one command at the tail and ring the doorbell. */
 void qxai_submit(QXenAmdIommuV2 *x, uint64_t q0, uint64_t q1);
