@@ -193,7 +193,9 @@
 /* PREFETCH_IOMMU_PAGES (2.4.6) */
 #define XAI_PF_COUNT_SHIFT          24
 #define XAI_PF_PASID_SHIFT          32
-#define XAI_PF_INVAL                BIT_ULL(1)
+#define XAI_PF_INVAL                BIT_ULL(4)      /* q1 */
+#define XAI_PF_RSVD1                (BIT_ULL(1) | \
+                                     (XAI_CMD_ADDR_RSVD & ~XAI_PF_INVAL))
 #define XAI_PF_RSVD0                (XAI_MASK(23, 16) | XAI_MASK(59, 52))
 
 /* COMPLETE_PPR_REQUEST (2.4.7) */
@@ -249,6 +251,7 @@
 #define XAI_DTE1_SA                 BIT_ULL(34) /* suppress all faults */
 #define XAI_DTE1_EX                 BIT_ULL(39) /* exclusion range applies */
 #define XAI_DTE1_GCR3_C_SHIFT       43          /* q1[63:43] = GCR3[51:31] */
+#define XAI_DTE2_GPM_SHIFT          54          /* q2[55:54]: 0 4-level, 1 5 */
 
 /* Page table entries, host (v1) format (2.2.3) */
 #define XAI_PTE_PR                  BIT_ULL(0)
@@ -262,6 +265,8 @@
 #define XAI_GPTE_P                  BIT_ULL(0)
 #define XAI_GPTE_RW                 BIT_ULL(1)
 #define XAI_GPTE_US                 BIT_ULL(2)
+#define XAI_GPTE_A                  BIT_ULL(5)
+#define XAI_GPTE_D                  BIT_ULL(6)
 #define XAI_GPTE_PS                 BIT_ULL(7)
 #define XAI_GPTE_ADDR               XAI_MASK(51, 12)
 #define XAI_GPTE_NX                 BIT_ULL(63)
@@ -278,6 +283,8 @@
 #define XAI_EVT_F_PE                BIT(6)
 #define XAI_EVT_F_RZ                BIT(7)
 #define XAI_EVT_F_TR                BIT(8)
+#define XAI_EVT_F_IDR_US            BIT(1)  /* INVALID_DEVICE_REQUEST's */
+#define XAI_EVT_HW_MASTER_ABORT     (1 << 9)    /* hardware error type */
 #define XAI_EVT_DEV_TAB_HW_ERROR    0x3
 #define XAI_EVT_PAGE_TAB_HW_ERROR   0x4
 #define XAI_EVT_INVALID_DEVICE_REQUEST 0x8

@@ -12,6 +12,13 @@
 /* xen-amd-iommu-v2.c */
 bool xai_dma_rw(XenAmdIommuV2Engine *e, hwaddr addr, void *buf, hwaddr len,
                 bool is_write);
+typedef enum XaiDmaUpdate {
+    XAI_DMA_UPDATED,
+    XAI_DMA_CHANGED,        /* someone else wrote it first */
+    XAI_DMA_ERROR,          /* not guest RAM */
+} XaiDmaUpdate;
+XaiDmaUpdate xai_dma_set_bits(XenAmdIommuV2Engine *e, hwaddr addr,
+                              uint64_t *val, uint64_t bits);
 void xai_event(XenAmdIommuV2Engine *e, unsigned code, uint64_t q0,
                uint64_t q1);
 

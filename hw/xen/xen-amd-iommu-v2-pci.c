@@ -24,6 +24,7 @@
 #include "hw/pci/msi.h"
 #include "hw/pci/pci.h"
 #include "hw/pci/pci_bus.h"
+#include "hw/pci/pci_bridge.h"
 #include "system/xen.h"
 #include "hw/qdev-properties.h"
 #include "migration/blocker.h"
@@ -35,6 +36,8 @@
 /* Where QEMU, as firmware, places instances that do not say */
 #define XAI_MMIO_BASE_DEFAULT 0xfed80000ULL
 static unsigned xai_pci_instances;
+/* Realized instances, whose register windows may not overlap */
+static GPtrArray *xai_pci_realized;
 
 static uint64_t xai_pci_mmio_read(void *opaque, hwaddr addr, unsigned size)
 {
@@ -149,7 +152,7 @@ static void xai_space_unmap_all(XenAmdIommuV2Space *sp)
  */
 static uint16_t xai_space_devid(XenAmdIommuV2Space *sp)
 {
-    return sp->root_bus ? sp->devfn
+    return sp->root_bus || !sp->bus ? sp->devfn
                         : PCI_BUILD_BDF(pci_bus_num(sp->bus), sp->devfn);
 }
 
@@ -338,15 +341,44 @@ static void xai_pci_device_realized(DeviceListener *listener,
 }
 
 /* Unplugged: its binding goes with it */
+/*
+ * A bridge is going (hot-unplug, or a guest powering off the slot it is
+ * in): its secondary bus, which keys the address spaces of the devices
+ * behind it, is freed with it. Those spaces leave the table, so that no
+ * invalidation looks at the bus again; they are kept, not freed, as
+ * memory regions of theirs may still be in use until RCU lets go.
+ */
+static void xai_pci_forget_bus(XenAmdIommuV2State *s, PCIBus *bus)
+{
+    XenAmdIommuV2Space **spaces;
+    int i;
+
+    if (!g_hash_table_steal_extended(s->spaces, bus, NULL,
+                                     (gpointer *)&spaces)) {
+        return;
+    }
+    for (i = 0; i < PCI_DEVFN_MAX; i++) {
+        if (spaces[i]) {
+            spaces[i]->bus = NULL;
+        }
+    }
+    g_ptr_array_add(s->gone_spaces, spaces);
+}
+
 static void xai_pci_device_unrealized(DeviceListener *listener,
                                       DeviceState *dev)
 {
     XenAmdIommuV2State *s = container_of(listener, XenAmdIommuV2State,
                                          device_listener);
-    gpointer bound = g_hash_table_lookup(s->passthrough, dev);
-    XenAmdIommuV2Bdf b = { .guest_bdf = GPOINTER_TO_UINT(bound) & 0xffff };
+    gpointer bound;
+    XenAmdIommuV2Bdf b = { 0 };
     Error *err = NULL;
 
+    if (object_dynamic_cast(OBJECT(dev), TYPE_PCI_BRIDGE)) {
+        xai_pci_forget_bus(s, pci_bridge_get_sec_bus(PCI_BRIDGE(dev)));
+    }
+    bound = g_hash_table_lookup(s->passthrough, dev);
+    b.guest_bdf = GPOINTER_TO_UINT(bound) & 0xffff;
     if (!bound) {
         return;
     }
@@ -508,8 +540,10 @@ static void xai_pci_init_capability(XenAmdIommuV2State *s)
     pci_set_long(pdev->wmask + XAI_CAP_OFFSET + XAI_CAP_BAR_LO,
                  XAI_CAP_BAR_LO_ADDR | XAI_CAP_BAR_LO_ENABLE);
     pci_set_long(pdev->wmask + XAI_CAP_OFFSET + XAI_CAP_BAR_HI, 0x000fffff);
-    /* They are state to migrate, not constants the destination holds. */
-    memset(pdev->cmask + XAI_CAP_OFFSET + XAI_CAP_BAR_LO, 0, 8);
+    /*
+     * Migration loads the writable bits as state; the reserved ones stay
+     * checked (cmask), so a stream cannot set what no guest write can.
+     */
 }
 
 static bool xai_pci_check_features(const XenAmdIommuV2Features *f,
@@ -647,6 +681,63 @@ static bool xai_pci_bind_property(XenAmdIommuV2State *s, Error **errp)
     return true;
 }
 
+static bool xai_pci_base_taken(uint64_t base)
+{
+    guint i;
+
+    for (i = 0; xai_pci_realized && i < xai_pci_realized->len; i++) {
+        XenAmdIommuV2State *other = g_ptr_array_index(xai_pci_realized, i);
+
+        if (other->mmio_base == base) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * Each instance's registers get their own 16 KiB: the first free one from
+ * FED8_0000h up unless mmio-base says where. Two windows at one address
+ * would hide each other (and IVRS would list both there); one in the
+ * interrupt window would be hidden by the local APICs.
+ */
+static bool xai_pci_place_window(XenAmdIommuV2State *s, Error **errp)
+{
+    uint64_t base;
+
+    if (!s->mmio_base) {
+        for (base = XAI_MMIO_BASE_DEFAULT;
+             base < XAI_MSI_WINDOW_BASE && xai_pci_base_taken(base);
+             base += XAI_MMIO_SIZE) {
+            continue;
+        }
+        if (base >= XAI_MSI_WINDOW_BASE) {
+            error_setg(errp, "no free register window below 0x%llx: "
+                       "set mmio-base", XAI_MSI_WINDOW_BASE);
+            return false;
+        }
+        s->mmio_base = base;
+    }
+    if (s->mmio_base & (XAI_MMIO_SIZE - 1) || s->mmio_base >> 52) {
+        error_setg(errp, "mmio-base 0x%" PRIx64 " must be 16 KiB aligned "
+                   "and below 2^52", s->mmio_base);
+        return false;
+    }
+    if (s->mmio_base + XAI_MMIO_SIZE > XAI_MSI_WINDOW_BASE &&
+        s->mmio_base <= XAI_MSI_WINDOW_END) {
+        error_setg(errp, "mmio-base 0x%" PRIx64 " is in the interrupt "
+                   "window 0x%llx-0x%llx", s->mmio_base, XAI_MSI_WINDOW_BASE,
+                   XAI_MSI_WINDOW_END);
+        return false;
+    }
+    if (xai_pci_base_taken(s->mmio_base)) {
+        error_setg(errp, "mmio-base 0x%" PRIx64 " is another %s's",
+                   s->mmio_base, TYPE_XEN_AMD_IOMMU_V2);
+        return false;
+    }
+    return true;
+}
+
 static void xai_pci_realize(PCIDevice *pdev, Error **errp)
 {
     XenAmdIommuV2State *s = XEN_AMD_IOMMU_V2(pdev);
@@ -656,13 +747,7 @@ static void xai_pci_realize(PCIDevice *pdev, Error **errp)
     if (!xai_pci_check_features(&s->features, errp)) {
         return;
     }
-    if (!s->mmio_base) {
-        s->mmio_base = XAI_MMIO_BASE_DEFAULT +
-                       xai_pci_instances * XAI_MMIO_SIZE;
-    }
-    if (s->mmio_base & (XAI_MMIO_SIZE - 1) || s->mmio_base >> 52) {
-        error_setg(errp, "mmio-base 0x%" PRIx64 " must be 16 KiB aligned "
-                   "and below 2^52", s->mmio_base);
+    if (!xai_pci_place_window(s, errp)) {
         return;
     }
     xai_pci_instances++;
@@ -683,6 +768,7 @@ static void xai_pci_realize(PCIDevice *pdev, Error **errp)
     }
 
     s->spaces = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+    s->gone_spaces = g_ptr_array_new_with_free_func(g_free);
     /*
      * The engine's own traffic (commands, logs, stores, MSIs) is the
      * IOMMU's: never translated by itself, so it goes to system memory.
@@ -695,6 +781,7 @@ static void xai_pci_realize(PCIDevice *pdev, Error **errp)
         migrate_del_blocker(&s->migration_blocker);
         xen_amd_iommu_v2_engine_exit(&s->engine);
         g_hash_table_destroy(s->spaces);
+        g_ptr_array_free(s->gone_spaces, true);
         msi_uninit(pdev);
         return;
     }
@@ -720,6 +807,10 @@ static void xai_pci_realize(PCIDevice *pdev, Error **errp)
                     "translates no devices", TYPE_XEN_AMD_IOMMU_V2,
                     BUS(pci_get_bus(pdev))->name);
     }
+    if (!xai_pci_realized) {
+        xai_pci_realized = g_ptr_array_new();
+    }
+    g_ptr_array_add(xai_pci_realized, s);
 }
 
 static void xai_pci_exit(PCIDevice *pdev)
@@ -738,6 +829,9 @@ static void xai_pci_exit(PCIDevice *pdev)
     migrate_del_blocker(&s->migration_blocker);
     xen_amd_iommu_v2_engine_exit(&XEN_AMD_IOMMU_V2(pdev)->engine);
     msi_uninit(pdev);
+    if (xai_pci_realized) {
+        g_ptr_array_remove(xai_pci_realized, s);
+    }
 }
 
 static void xai_pci_reset_hold(Object *obj, ResetType type)

@@ -37,6 +37,7 @@ typedef struct XaiIotlbEntry {
     hwaddr addr;
     hwaddr page_mask;
     bool read, write;
+    bool guest;             /* from the guest's tables (PASID or GIOV) */
 } XaiIotlbEntry;
 
 typedef struct XaiWalk {
@@ -45,7 +46,9 @@ typedef struct XaiWalk {
     uint16_t domid;
     uint32_t pasid;
     bool pasid_valid;
+    bool guest;             /* walking the guest's tables */
     uint16_t flags;         /* event flags gathered on the way */
+    hwaddr error_addr;      /* the table entry a hardware error hit */
 } XaiWalk;
 
 typedef enum XaiFault {
@@ -118,19 +121,35 @@ void xai_iotlb_flush_devid(XenAmdIommuV2Engine *e, uint16_t devid)
 
 typedef struct XaiPageRange {
     uint16_t domid;
+    bool gn;
     uint32_t pasid;
     uint64_t first, last;   /* inclusive, in bytes */
 } XaiPageRange;
 
+/*
+ * GN=1 names guest-virtual pages of one PASID; untagged requests of a
+ * device with guest I/O protection (GIOV) are PASID 0's, as Linux's v2
+ * DMA tables expect. GN=0 names guest-physical pages of the domain: a
+ * translation from the guest's tables went through the host tables at
+ * addresses of its own (every table it read), so all of those go.
+ */
 static gboolean xai_iotlb_match_range(gpointer key, gpointer value,
                                       gpointer opaque)
 {
     const XaiIotlbEntry *k = key;
     const XaiPageRange *r = opaque;
     uint64_t addr = k->page << 12;
+    bool in_range = addr >= r->first && addr <= r->last;
 
-    return k->domid == r->domid && k->pasid == r->pasid &&
-           addr >= r->first && addr <= r->last;
+    if (k->domid != r->domid) {
+        return false;
+    }
+    if (r->gn) {
+        return in_range && k->guest &&
+               (k->pasid == r->pasid ||
+                (r->pasid == 0 && k->pasid == XAI_NO_PASID));
+    }
+    return k->guest || in_range;
 }
 
 /*
@@ -143,6 +162,7 @@ void xai_iotlb_flush_pages(XenAmdIommuV2Engine *e, uint16_t domid,
 {
     XaiPageRange r = {
         .domid = domid,
+        .gn = gn,
         .pasid = gn ? pasid : XAI_NO_PASID,
     };
 
@@ -182,7 +202,8 @@ static XaiIotlbEntry *xai_iotlb_lookup(XenAmdIommuV2Engine *e,
 }
 
 static void xai_iotlb_insert(XenAmdIommuV2Engine *e,
-                             const XenAmdIommuV2Request *req, uint16_t domid,
+                             const XenAmdIommuV2Request *req,
+                             const XaiWalk *w,
                              const XenAmdIommuV2Translation *t)
 {
     XaiIotlbEntry *entry = g_new(XaiIotlbEntry, 1);
@@ -195,7 +216,8 @@ static void xai_iotlb_insert(XenAmdIommuV2Engine *e,
         .pasid = req->pasid_valid ? req->pasid : XAI_NO_PASID,
         .page = req->addr >> 12,
         .user = req->pasid_valid && req->is_user,
-        .domid = domid,
+        .domid = w->domid,
+        .guest = w->guest,
         .addr = t->addr,
         .page_mask = t->page_mask,
         .read = t->read,
@@ -224,6 +246,7 @@ static XaiFault xai_read_dte(XenAmdIommuV2Engine *e, XaiWalk *w)
         return XAI_BAD_DTE;
     }
     if (!xai_dma_rw(e, addr, w->dte, sizeof(w->dte), false)) {
+        w->error_addr = addr;
         return XAI_DTE_HW_ERROR;
     }
     for (i = 0; i < 4; i++) {
@@ -266,7 +289,10 @@ static XaiFault xai_host_walk(XenAmdIommuV2Engine *e, XaiWalk *w, hwaddr iova,
         uint64_t pte, size;
         unsigned next;
 
-        if (!xai_read_u64(e, table + ((iova >> shift) & 0x1ff) * 8, &pte)) {
+        hwaddr at = table + ((iova >> shift) & 0x1ff) * 8;
+
+        if (!xai_read_u64(e, at, &pte)) {
+            w->error_addr = at;
             return XAI_PT_HW_ERROR;
         }
         if (!(pte & XAI_PTE_PR)) {
@@ -342,32 +368,79 @@ static uint64_t xai_gcr3_root(const uint64_t *dte)
 }
 
 /*
+ * Set a guest entry's Accessed bit, and Dirty for a write through a
+ * leaf, as the CPU does (2.2.6): guest page tables are the process's own
+ * with shared virtual addressing, and the kernel reclaims clean pages.
+ * The bits go into the entry at system address @at, which the host
+ * tables must let the IOMMU write. XAI_OK, or XAI_PAGE_FAULT if they do
+ * not, or a hardware error; *@entry is re-read when a vCPU changed it,
+ * and the caller looks at it again.
+ */
+static XaiFault xai_guest_update(XenAmdIommuV2Engine *e, XaiWalk *w,
+                                 hwaddr at, bool host_write,
+                                 uint64_t *entry, uint64_t bits,
+                                 bool *changed)
+{
+    *changed = false;
+    if ((*entry & bits) == bits) {
+        return XAI_OK;
+    }
+    if (!host_write) {
+        return XAI_PAGE_FAULT;
+    }
+    switch (xai_dma_set_bits(e, at, entry, bits)) {
+    case XAI_DMA_UPDATED:
+        return XAI_OK;
+    case XAI_DMA_CHANGED:
+        *changed = true;
+        return XAI_OK;
+    default:
+        w->error_addr = at;
+        return XAI_PT_HW_ERROR;
+    }
+}
+
+/* A vCPU rewriting an entry under the walk gets this many more looks */
+#define XAI_GUEST_RETRIES   4
+
+/*
  * Guest translation (2.2.6): GCR3 table indexed by PASID (one or two
- * levels, 9 PASID bits each), then a 4-level x86-64 walk of the guest's
- * tables with 1 GiB and 2 MiB pages. The GCR3 table is in system memory;
- * guest CR3 and every guest table pointer are guest-physical.
+ * levels, 9 PASID bits each), then an x86-64 walk of the guest's tables,
+ * four levels or five as the entry's guest paging mode says (GPM, up to
+ * what GATS offers), with 1 GiB and 2 MiB pages. The GCR3 table is in
+ * system memory; guest CR3 and every guest table pointer are
+ * guest-physical.
  */
 static XaiFault xai_guest_walk(XenAmdIommuV2Engine *e, XaiWalk *w,
                                const XenAmdIommuV2Request *req,
                                XenAmdIommuV2Translation *t)
 {
     unsigned glx = extract64(w->dte[0], XAI_DTE_GLX_SHIFT, 2);
+    unsigned gpm = extract64(w->dte[2], XAI_DTE2_GPM_SHIFT, 2);
+    unsigned levels = 4 + gpm, va_bits = 12 + 9 * levels;
     uint64_t table = xai_gcr3_root(w->dte);
     XenAmdIommuV2Translation host;
-    uint64_t entry, gpa;
+    uint64_t entry, gpa = 0;
     bool write = true, user = true;
-    int level;
+    int level, retries = XAI_GUEST_RETRIES;
 
-    if (glx > ((e->efr >> XAI_EFR_GLX_SHIFT) & 3)) {
+    w->guest = true;
+    if (glx > ((e->efr >> XAI_EFR_GLX_SHIFT) & 3) ||
+        gpm > ((e->efr >> XAI_EFR_GATS_SHIFT) & 3)) {
         return XAI_BAD_DTE;
     }
     if (req->pasid >> (9 * (glx + 1))) {
+        return XAI_PAGE_FAULT;
+    }
+    /* The address must be canonical for the paging mode */
+    if (sextract64(req->addr, 0, va_bits) != (int64_t)req->addr) {
         return XAI_PAGE_FAULT;
     }
     for (level = glx; level >= 0; level--) {
         hwaddr at = table + extract64(req->pasid, 9 * level, 9) * 8;
 
         if (!xai_read_u64(e, at, &entry)) {
+            w->error_addr = at;
             return XAI_PT_HW_ERROR;
         }
         if (!(entry & XAI_GCR3_V)) {
@@ -376,24 +449,45 @@ static XaiFault xai_guest_walk(XenAmdIommuV2Engine *e, XaiWalk *w,
         table = entry & XAI_GPTE_ADDR;
     }
     /* table now holds the guest CR3: a guest-physical address */
-    for (level = 3; level >= 0; level--) {
+    for (level = levels - 1; level >= 0; level--) {
         unsigned shift = 12 + 9 * level;
+        bool leaf, changed;
+        uint64_t bits;
         hwaddr at;
+        XaiFault f;
 
         if (xai_nested(e, w, table + ((req->addr >> shift) & 0x1ff) * 8,
                        false, &at, &host) != XAI_OK) {
             return XAI_PAGE_FAULT;
         }
         if (!xai_read_u64(e, at, &entry)) {
+            w->error_addr = at;
             return XAI_PT_HW_ERROR;
         }
+again:
         if (!(entry & XAI_GPTE_P)) {
             return XAI_PAGE_FAULT;
         }
+        leaf = level == 0 || ((level == 1 || level == 2) &&
+                              (entry & XAI_GPTE_PS));
+        bits = XAI_GPTE_A;
+        if (leaf && req->is_write && write && (entry & XAI_GPTE_RW) &&
+            (!req->is_user || (user && (entry & XAI_GPTE_US)))) {
+            bits |= XAI_GPTE_D;
+        }
+        f = xai_guest_update(e, w, at, host.write, &entry, bits, &changed);
+        if (f != XAI_OK) {
+            return f;
+        }
+        if (changed) {
+            if (!retries--) {
+                return XAI_PAGE_FAULT;
+            }
+            goto again;
+        }
         write &= !!(entry & XAI_GPTE_RW);
         user &= !!(entry & XAI_GPTE_US);
-        if (level == 0 || ((level == 1 || level == 2) &&
-                           (entry & XAI_GPTE_PS))) {
+        if (leaf) {
             uint64_t size = 1ULL << shift;
 
             gpa = (entry & XAI_GPTE_ADDR & ~(size - 1)) |
@@ -412,10 +506,62 @@ static XaiFault xai_guest_walk(XenAmdIommuV2Engine *e, XaiWalk *w,
     }
     t->addr &= ~0xfffULL;
     t->page_mask = 0xfff;
-    /* What both levels allow (write only once a write has been checked) */
+    /*
+     * What both levels allow. Write only once a write has been checked,
+     * and set Dirty: a later write must walk again to set it.
+     */
     t->read = host.read;
     t->write = write && host.write && req->is_write;
     return XAI_OK;
+}
+
+/* PASID[19:16] in bits 19:16, PASID[15:0] in bits 47:32 (2.5) */
+static uint64_t xai_event_pasid(uint32_t pasid)
+{
+    return (uint64_t)extract32(pasid, 16, 4) << 16 |
+           (uint64_t)extract32(pasid, 0, 16) << 32;
+}
+
+/*
+ * The first quadword of a translation fault's event (2.5.x): the layout
+ * differs by event. Hardware errors carry the table entry's address and
+ * type 01b, master abort: nothing answered there.
+ */
+static uint64_t xai_fault_q0(const XaiWalk *w,
+                             const XenAmdIommuV2Request *req, XaiFault f,
+                             uint16_t flags)
+{
+    uint64_t q0 = req->devid;
+    uint16_t gn = req->pasid_valid ? XAI_EVT_F_GN : 0;
+    uint16_t rw = req->is_write ? XAI_EVT_F_RW : 0;
+    uint16_t us = req->pasid_valid && req->is_user ? XAI_EVT_F_US : 0;
+
+    switch (f) {
+    case XAI_PAGE_FAULT:
+        q0 |= req->pasid_valid ? xai_event_pasid(req->pasid)
+                               : (uint64_t)w->domid << 32;
+        flags |= gn | rw | us;
+        break;
+    case XAI_BAD_DTE:
+        q0 |= req->pasid_valid ? xai_event_pasid(req->pasid) : 0;
+        flags = (flags & ~XAI_EVT_F_PR) | gn | rw;
+        break;
+    case XAI_DTE_HW_ERROR:
+        flags = rw | XAI_EVT_HW_MASTER_ABORT;
+        break;
+    case XAI_PT_HW_ERROR:
+        q0 |= (uint64_t)(req->pasid_valid ? extract32(req->pasid, 0, 16)
+                                          : w->domid) << 32;
+        flags = gn | rw | XAI_EVT_HW_MASTER_ABORT;
+        break;
+    case XAI_INVALID_REQUEST:
+        q0 |= xai_event_pasid(req->pasid);
+        flags = gn | (req->is_user ? XAI_EVT_F_IDR_US : 0);
+        break;
+    default:
+        g_assert_not_reached();
+    }
+    return q0 | (uint64_t)flags << XAI_EVT_FLAGS_SHIFT;
 }
 
 static void xai_report_fault(XenAmdIommuV2Engine *e, XaiWalk *w,
@@ -429,7 +575,6 @@ static void xai_report_fault(XenAmdIommuV2Engine *e, XaiWalk *w,
         [XAI_INVALID_REQUEST] = XAI_EVT_INVALID_DEVICE_REQUEST,
     };
     uint16_t flags = w->flags;
-    uint64_t q0;
     uint64_t key = (req->addr & ~0xfffULL) | req->is_write << 1 | 1;
 
     /*
@@ -448,18 +593,9 @@ static void xai_report_fault(XenAmdIommuV2Engine *e, XaiWalk *w,
     if (f == XAI_PAGE_FAULT && (w->dte[1] & (XAI_DTE1_SA | XAI_DTE1_SE))) {
         return;
     }
-    if (req->is_write) {
-        flags |= XAI_EVT_F_RW;
-    }
-    if (req->pasid_valid) {
-        flags |= XAI_EVT_F_GN;
-        flags |= req->is_user ? XAI_EVT_F_US : 0;
-    }
-    q0 = req->devid |
-         (uint64_t)(req->pasid_valid ? req->pasid & 0xffff : 0) << 16 |
-         (uint64_t)(req->pasid_valid ? req->pasid >> 16 : w->domid) << 32 |
-         (uint64_t)flags << XAI_EVT_FLAGS_SHIFT;
-    xai_event(e, codes[f], q0, req->addr);
+    xai_event(e, codes[f], xai_fault_q0(w, req, f, flags),
+              f == XAI_DTE_HW_ERROR || f == XAI_PT_HW_ERROR ?
+              w->error_addr & ~0xfULL : req->addr);
 }
 
 /*
@@ -584,7 +720,7 @@ bool xen_amd_iommu_v2_translate(XenAmdIommuV2Engine *e,
         }
         return false;
     }
-    xai_iotlb_insert(e, req, w.domid, t);
+    xai_iotlb_insert(e, req, &w, t);
     e->last_fault = 0;
     return true;
 }

@@ -18,6 +18,7 @@
  */
 
 #include "qemu/osdep.h"
+#include "qemu/atomic.h"
 #include "qemu/log.h"
 #include "qapi/error.h"
 #include "exec/address-spaces.h"
@@ -209,6 +210,42 @@ bool xai_dma_rw(XenAmdIommuV2Engine *e, hwaddr addr, void *buf, hwaddr len,
                             is_write) == MEMTX_OK;
 }
 
+/*
+ * Set @bits in the little-endian quadword at @addr if it still holds
+ * *@val, in one atomic operation: the guest's page tables are shared with
+ * its vCPUs, which may change an entry while the IOMMU sets its Accessed
+ * and Dirty bits (a plain read-modify-write would undo their change).
+ * On XAI_DMA_CHANGED, *@val holds what the entry holds now.
+ */
+XaiDmaUpdate xai_dma_set_bits(XenAmdIommuV2Engine *e, hwaddr addr,
+                              uint64_t *val, uint64_t bits)
+{
+    hwaddr len = sizeof(uint64_t);
+    uint64_t expected = cpu_to_le64(*val), found, *p;
+
+    if ((addr & (sizeof(uint64_t) - 1)) ||
+        !xai_dma_is_ram(e, addr, len, true)) {
+        return XAI_DMA_ERROR;
+    }
+    p = address_space_map(e->dma_as, addr, &len, true, e->dma_attrs);
+    if (!p) {
+        return XAI_DMA_ERROR;
+    }
+    if (len < sizeof(uint64_t)) {
+        address_space_unmap(e->dma_as, p, len, true, 0);
+        return XAI_DMA_ERROR;
+    }
+    found = qatomic_cmpxchg__nocheck(p, expected,
+                                     expected | cpu_to_le64(bits));
+    address_space_unmap(e->dma_as, p, len, true, len);
+    if (found != expected) {
+        *val = le64_to_cpu(found);
+        return XAI_DMA_CHANGED;
+    }
+    *val |= bits;
+    return XAI_DMA_UPDATED;
+}
+
 /* Interrupts (3.4.8): a status bit, and an MSI if its enable is set */
 static void xai_interrupt(XenAmdIommuV2Engine *e, uint64_t status_bit,
                           uint64_t ctrl_enable)
@@ -275,10 +312,34 @@ overflow:
     return false;
 }
 
+/*
+ * Hardware errors are also kept in the hardware event registers (3.4.x),
+ * where software finds them when the event log is not running: the
+ * first one until software clears HEV, HEO for any after it.
+ */
+static void xai_record_hw_error(XenAmdIommuV2Engine *e, uint64_t q0,
+                                uint64_t q1)
+{
+    if (!(e->efr & XAI_EFR_HE_SUP)) {
+        return;
+    }
+    if (e->regs[XAI_R_HW_EVT_STATUS] & XAI_HW_EVT_STATUS_HEV) {
+        e->regs[XAI_R_HW_EVT_STATUS] |= XAI_HW_EVT_STATUS_HEO;
+        return;
+    }
+    e->regs[XAI_R_HW_EVT_HI] = q0;
+    e->regs[XAI_R_HW_EVT_LO] = q1;
+    e->regs[XAI_R_HW_EVT_STATUS] |= XAI_HW_EVT_STATUS_HEV;
+}
+
 void xai_event(XenAmdIommuV2Engine *e, unsigned code, uint64_t q0,
                uint64_t q1)
 {
     q0 |= (uint64_t)code << XAI_EVT_CODE_SHIFT;
+    if (code == XAI_EVT_DEV_TAB_HW_ERROR || code == XAI_EVT_PAGE_TAB_HW_ERROR ||
+        code == XAI_EVT_COMMAND_HW_ERROR) {
+        xai_record_hw_error(e, q0, q1);
+    }
     if (xai_log_append(e, &xai_event_log, q0, q1)) {
         e->counters.events++;
     }
@@ -355,6 +416,7 @@ static XaiCmdResult xai_cmd_completion_wait(XenAmdIommuV2Engine *e,
         uint64_t data = cpu_to_le64(cmd[1]);
 
         if (!xai_dma_rw(e, store, &data, sizeof(data), true)) {
+            e->cmd_error_addr = store;
             return XAI_CMD_HW_ERROR;
         }
     }
@@ -431,17 +493,24 @@ static XaiCmdResult xai_cmd_prefetch_pages(XenAmdIommuV2Engine *e,
     if (!(e->efr & XAI_EFR_PREF_SUP)) {
         return XAI_CMD_ILLEGAL;
     }
-    if ((cmd[0] & XAI_PF_RSVD0) || (cmd[1] & XAI_CMD_ADDR_RSVD)) {
+    if ((cmd[0] & XAI_PF_RSVD0) || (cmd[1] & XAI_PF_RSVD1)) {
         return XAI_CMD_ILLEGAL;
     }
     if ((cmd[1] & XAI_CMD_GN) && !(e->efr & XAI_EFR_GT_SUP)) {
         return XAI_CMD_ILLEGAL;
     }
-    /* A prefetch is a hint (2.4.6): with nothing cached, it has no effect. */
+    /*
+     * A prefetch is a hint (2.4.6) and nothing is fetched ahead; Inval
+     * asks for the pages' cached translations to go first, which software
+     * may count on: the device's all go (more is always safe).
+     */
     trace_xen_amd_iommu_v2_prefetch_pages(cmd[0] & XAI_CMD_DEVID,
                                           extract64(cmd[0],
                                                     XAI_PF_COUNT_SHIFT, 8),
                                           cmd[1] & XAI_CMD_ADDR);
+    if (cmd[1] & XAI_PF_INVAL) {
+        xai_iotlb_flush_devid(e, cmd[0] & XAI_CMD_DEVID);
+    }
     return XAI_CMD_DONE;
 }
 
@@ -533,8 +602,14 @@ static void xai_command_failed(XenAmdIommuV2Engine *e, XaiCmdResult r,
         trace_xen_amd_iommu_v2_illegal_command(addr, cmd[0], cmd[1]);
         xai_event(e, XAI_EVT_ILLEGAL_COMMAND, 0, addr);
     } else {
+        /* The access that failed: the store, or the command's fetch */
+        if (e->cmd_error_addr != -1) {
+            addr = e->cmd_error_addr;
+        }
         trace_xen_amd_iommu_v2_command_hw_error(addr);
-        xai_event(e, XAI_EVT_COMMAND_HW_ERROR, 0, addr);
+        xai_event(e, XAI_EVT_COMMAND_HW_ERROR,
+                  (uint64_t)XAI_EVT_HW_MASTER_ABORT << XAI_EVT_FLAGS_SHIFT,
+                  addr);
     }
 }
 
@@ -596,6 +671,7 @@ static void xai_drain_commands(XenAmdIommuV2Engine *e)
                           "%s: command head %u / tail %u outside the "
                           "buffer's %u entries: stopped\n",
                           TYPE_XEN_AMD_IOMMU_V2, head, tail, entries);
+            e->cmd_error_addr = -1;
             xai_command_failed(e, XAI_CMD_HW_ERROR, addr, NULL);
             break;
         }
@@ -603,11 +679,13 @@ static void xai_drain_commands(XenAmdIommuV2Engine *e)
             fetched = xai_fetch_commands(e, head, tail, entries, burst);
             next = 0;
             if (!fetched) {
+                e->cmd_error_addr = -1;
                 xai_command_failed(e, XAI_CMD_HW_ERROR, addr, NULL);
                 break;
             }
         }
         cmd = burst[next++];
+        e->cmd_error_addr = -1;
         trace_xen_amd_iommu_v2_command(head, cmd[0] >> XAI_CMD_OPCODE_SHIFT,
                                        cmd[0], cmd[1]);
         r = xai_execute(e, cmd);
@@ -771,7 +849,7 @@ static void xai_build_masks(XenAmdIommuV2Engine *e)
     if (e->efr & XAI_EFR_HE_SUP) {
         e->regs_rw[XAI_R_HW_EVT_HI] = UINT64_MAX;
         e->regs_rw[XAI_R_HW_EVT_LO] = UINT64_MAX;
-        e->regs_rw[XAI_R_HW_EVT_STATUS] = XAI_HW_EVT_STATUS_HEV |
+        e->regs_wc[XAI_R_HW_EVT_STATUS] = XAI_HW_EVT_STATUS_HEV |
                                           XAI_HW_EVT_STATUS_HEO;
     }
     e->regs_rw[XAI_R_CMD_HEAD] = XAI_RING_PTR;
@@ -845,7 +923,8 @@ bool xen_amd_iommu_v2_engine_post_load(XenAmdIommuV2Engine *e)
             return false;
         }
     }
-    if (e->regs[XAI_R_STATUS] & ~(XAI_STATUS_W1C | XAI_STATUS_RUN)) {
+    if (e->regs[XAI_R_STATUS] & ~(e->regs_wc[XAI_R_STATUS] |
+                                  XAI_STATUS_RUN)) {
         return false;
     }
     /*

@@ -226,6 +226,29 @@ static void test_two_instances(void)
     qxai_stop(a);
 }
 
+/* A default window goes where no other instance's is */
+static void test_window_placement(void)
+{
+    QTestState *qts = qtest_init("-M q35 -nodefaults "
+                                 "-device xen-amd-iommu-v2,addr=04.0,"
+                                 "mmio-base=0xfed84000 "
+                                 "-device xen-amd-iommu-v2,addr=05.0");
+    QXenAmdIommuV2 *a = qxai_attach(qts, QPCI_DEVFN(4, 0), true);
+    QXenAmdIommuV2 sibling = { .qts = qts, .bus = a->bus };
+
+    sibling.dev = qpci_device_find(a->bus, QPCI_DEVFN(5, 0));
+    g_assert(sibling.dev);
+    qpci_device_enable(sibling.dev);
+    qxai_find_registers(&sibling);
+    g_assert_cmphex(a->bar.addr, ==, 0xfed84000);
+    g_assert_cmphex(sibling.bar.addr, ==, 0xfed80000);
+    /* each answers at its own: the EFRs read as offered */
+    g_assert_cmphex(qxai_readq(a, QXAI_EFR), ==, EFR_DEFAULT);
+    g_assert_cmphex(qxai_readq(&sibling, QXAI_EFR), ==, EFR_DEFAULT);
+    g_free(sibling.dev);
+    qxai_stop(a);
+}
+
 static void test_bad_properties(void)
 {
     static const struct {
@@ -241,6 +264,9 @@ static void test_bad_properties(void)
         { "gt=off", "gio=on needs guest translation" },
         { "ppr=off", "eph=on needs PPR" },
         { "mmio-base=0xfed81000", "must be 16 KiB aligned" },
+        { "mmio-base=0xfee04000", "is in the interrupt window" },
+        { "mmio-base=0xfedfc000 -device xen-amd-iommu-v2,mmio-base=0xfedfc000",
+          "is another xen-amd-iommu-v2's" },
         { "fast-path=on", "no hypervisor fast path is available" },
         { "bind=00:05.0", "is not GUEST=MACHINE" },
         { "bind=00:05.0=0000:03:20.0", "is out of range" },
@@ -359,7 +385,7 @@ static void test_write_masks(void)
         { QXAI_EXCL_LIMIT,  0x000ffffffffff000ULL },
         { QXAI_EFR,         EFR_DEFAULT },          /* read-only */
         { QXAI_HW_EVT_HI,   ~0ULL },
-        { QXAI_HW_EVT_STATUS, 3 },
+        { QXAI_HW_EVT_STATUS, 0 },                 /* HEV, HEO: W1C */
         { QXAI_CMD_HEAD,    0x7fff0ULL },
         { QXAI_CMD_TAIL,    0x7fff0ULL },
         { QXAI_EVT_HEAD,    0x7fff0ULL },
@@ -615,6 +641,7 @@ static void test_illegal_commands(void)
         { 4ULL << 60, 2 },                                  /* iotlb rsvd */
         { 5ULL << 60 | 1ULL << 40, 0 },                     /* irt rsvd */
         { 6ULL << 60 | 1ULL << 16, 0 },                     /* prefetch */
+        { 6ULL << 60, 2 },                                  /* pf q1 rsvd */
         { 7ULL << 60 | 1ULL << 16, 0 },                     /* cppr rsvd */
         { 7ULL << 60, 1ULL << 63 },                         /* cppr q1 */
         { 8ULL << 60 | 1, 0 },                              /* inv all */
@@ -830,6 +857,9 @@ static void test_hostile_dma_targets(void)
     g_assert_false(qxai_readq(x, QXAI_STATUS) & QXAI_ST_CMD_RUN);
     qxai_log_entry(x, x->evt, 0, ev);
     g_assert_cmphex(ev[0] >> 60, ==, QXAI_EVT_COMMAND_HW_ERROR);
+    /* naming the store that failed, a master abort (type 01b) */
+    g_assert_cmphex(ev[1], ==, bar + QXAI_CMD_TAIL);
+    g_assert_cmphex((ev[0] >> 57) & 3, ==, 1);
     g_assert_cmphex(qxai_readq(x, QXAI_CMD_TAIL), ==, 0x10);
 
     /* A command buffer over the device's own BAR */
@@ -1256,20 +1286,43 @@ static void test_remap_hostile_tables(void)
     g_assert_cmphex(qtest_readq(r->x->qts, dst), ==, 0x77);
     expect_event(r, 0, 1, dst, 0, 0);
 
-    /* A page table over the IOMMU's own registers: a hardware error */
+    /*
+     * A page table over the IOMMU's own registers: a hardware error, of
+     * type master abort (flags bit 9), at the entry the walk read (the
+     * first of the top table) in the domain, with the write flag; kept in
+     * the hardware event registers too.
+     */
     set_dte(r, regs | DTE_MODE(4) | DTE_V | DTE_TV | DTE_IR | DTE_IW,
             DOMID);
     qxai_submit(r->x, qxai_cmd(QXAI_CMD_INV_DEVTAB_ENTRY, EDU_DEVID), 0);
+    g_assert_cmphex(qxai_readq(r->x, QXAI_HW_EVT_STATUS), ==, 0);
     edu_dma(r, EDU_BUF, dst, true);
     g_assert_cmphex(qtest_readq(r->x->qts, dst), ==, 0x77);
-    expect_event(r, 1, 4, dst, 0, 0);
+    expect_event(r, 1, 4, regs, 0x220, 0x001);
+    {
+        uint64_t ev[2];
 
-    /* The device table itself over MMIO: DEV_TAB_HARDWARE_ERROR */
+        qxai_log_entry(r->x, r->x->evt, 1, ev);
+        g_assert_cmphex((ev[0] >> 32) & 0xffff, ==, DOMID);
+        g_assert_cmphex(qxai_readq(r->x, QXAI_HW_EVT_STATUS), ==, 1);
+        g_assert_cmphex(qxai_readq(r->x, QXAI_HW_EVT_HI), ==, ev[0]);
+        g_assert_cmphex(qxai_readq(r->x, QXAI_HW_EVT_LO), ==, ev[1]);
+    }
+
+    /*
+     * The device table itself over MMIO: DEV_TAB_HARDWARE_ERROR at the
+     * entry's address; the registers keep the first error, HEO says
+     * another came, and both clear when written with ones.
+     */
     qxai_control_clear(r->x, QXAI_CTRL_IOMMU_EN);
     qxai_writeq(r->x, QXAI_DEVTAB_BASE, regs);
     qxai_control_set(r->x, QXAI_CTRL_IOMMU_EN);
     edu_dma(r, EDU_BUF, dst, true);
-    expect_event(r, 2, 3, dst, 0, 0);
+    expect_event(r, 2, 3, (regs + EDU_DEVID * 32) & ~0xfULL, 0x220, 0);
+    g_assert_cmphex(qxai_readq(r->x, QXAI_HW_EVT_STATUS), ==, 3);
+    g_assert_cmphex(qxai_readq(r->x, QXAI_HW_EVT_LO), ==, regs);
+    qxai_writeq(r->x, QXAI_HW_EVT_STATUS, 3);
+    g_assert_cmphex(qxai_readq(r->x, QXAI_HW_EVT_STATUS), ==, 0);
 
     /*
      * A PTE of all ones (next level 7, no clear address bit to end the
@@ -1374,6 +1427,94 @@ static void test_remap_invalidation(void)
 }
 
 /*
+ * PREFETCH_IOMMU_PAGES with Inval (bit 68) is legal and drops the cached
+ * translations it names before its (hinted) prefetch.
+ */
+static void test_remap_prefetch_inval(void)
+{
+    Remap *r = remap_start();
+    uint64_t a = page(r), b = page(r), dst = page(r);
+    uint64_t iova = 0x00300000, iova_dst = 0x00310000;
+    uint64_t root = map4(r, 0, iova, a, PTE_IR);
+
+    map4(r, root, iova_dst, dst, PTE_IR | PTE_IW);
+    set_dte(r, root | DTE_MODE(4) | DTE_V | DTE_TV | DTE_IR | DTE_IW, DOMID);
+    iommu_on(r);
+    qtest_writeq(r->x->qts, a, 0xaaaa);
+    qtest_writeq(r->x->qts, b, 0xbbbb);
+    edu_copy(r, iova, iova_dst);
+    g_assert_cmphex(qtest_readq(r->x->qts, dst), ==, 0xaaaa);
+
+    map4(r, root, iova, b, PTE_IR);
+    qxai_submit(r->x, qxai_cmd(QXAI_CMD_PREFETCH_PAGES,
+                               1ULL << 24 | EDU_DEVID), iova | 1ULL << 4);
+    g_assert(qxai_readq(r->x, QXAI_STATUS) & QXAI_ST_CMD_RUN);
+    g_assert_cmpuint(ring_ptr(r->x, QXAI_EVT_TAIL), ==, 0);
+    edu_copy(r, iova, iova_dst);
+    g_assert_cmphex(qtest_readq(r->x->qts, dst), ==, 0xbbbb);
+    remap_stop(r);
+}
+
+/*
+ * A guest may power off a hot-plug slot, which unplugs what is in it: a
+ * PCIe-to-PCI bridge, whose secondary bus (gone with it) keyed the
+ * address space of the device behind. Invalidations that name every
+ * device must not look at that bus again (the sanitizer build reports
+ * the use after free this was).
+ */
+#define RP_DEVFN        QPCI_DEVFN(7, 0)
+
+static void test_remap_bridge_power_off(void)
+{
+    QXenAmdIommuV2 *x = qxai_start("q35", NULL,
+        "-global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off "
+        "-device pcie-root-port,id=rp,bus=pcie.0,addr=07.0,chassis=1 "
+        "-device pcie-pci-bridge,id=br,bus=rp "
+        "-device edu,bus=br,addr=01.0");
+    QPCIDevice *rp = qpci_device_find(x->bus, RP_DEVFN);
+    uint64_t sem = guest_alloc(&x->alloc, 8);
+    uint8_t exp;
+    QDict *rsp;
+
+    g_assert(rp);
+    exp = qpci_find_capability(rp, PCI_CAP_ID_EXP, 0);
+    g_assert(exp);
+    qxai_setup_rings(x, LOG2_ENTRIES);
+    qxai_control_set(x, QXAI_CTRL_IOMMU_EN | QXAI_CTRL_CMD_BUF_EN |
+                     QXAI_CTRL_EVT_LOG_EN);
+
+    /* Power off (PCC) with the indicator off: the bridge goes */
+    g_assert(qpci_config_readw(rp, exp + PCI_EXP_SLTSTA) &
+             PCI_EXP_SLTSTA_PDS);
+    qpci_config_writew(rp, exp + PCI_EXP_SLTCTL,
+                       (qpci_config_readw(rp, exp + PCI_EXP_SLTCTL) &
+                        ~PCI_EXP_SLTCTL_PIC) | PCI_EXP_SLTCTL_PCC |
+                       PCI_EXP_SLTCTL_PWR_IND_OFF);
+    rsp = qtest_qmp(x->qts, "{'execute': 'qom-get', 'arguments': "
+                    "{'path': '/machine/peripheral/br', "
+                    "'property': 'type'}}");
+    g_assert(qdict_haskey(rsp, "error"));
+    qobject_unref(rsp);
+    /* Let RCU free it */
+    g_usleep(200 * 1000);
+    qobject_unref(qtest_qmp(x->qts, "{'execute': 'query-status'}"));
+    g_usleep(200 * 1000);
+
+    /* Invalidations of every device, and of one: the engine goes on */
+    qxai_submit(x, qxai_cmd(QXAI_CMD_INV_DEVTAB_ENTRY, 0x0100), 0);
+    qxai_submit(x, qxai_cmd(QXAI_CMD_INV_ALL, 0), 0);
+    qxai_submit(x, qxai_cmd(QXAI_CMD_INV_IOMMU_PAGES, (uint64_t)DOMID << 32),
+                0x7ffffffffffff000ULL | 1);
+    qxai_control_clear(x, QXAI_CTRL_IOMMU_EN);
+    qxai_control_set(x, QXAI_CTRL_IOMMU_EN);
+    qxai_submit(x, qxai_cmd(QXAI_CMD_COMPLETION_WAIT, sem | 1), 0x5a);
+    g_assert_cmphex(qtest_readq(x->qts, sem), ==, 0x5a);
+    g_assert_cmpuint(ring_ptr(x, QXAI_EVT_TAIL), ==, 0);
+    g_free(rp);
+    qxai_stop(x);
+}
+
+/*
  * Guest translation and PPR, driven by the ATS/PRI/PASID requester:
  * PASID-tagged DMA walks the GCR3 table and the guest's x86-64 tables;
  * a fault becomes a page request in the PPR log, and the guest's
@@ -1398,6 +1539,7 @@ typedef struct Pasid {
     QPCIDevice *rq;
     QPCIBar rq_bar;
     uint64_t devtab, gcr3_table, cr3;
+    int levels;             /* of the guest's tables: 4, or 5 */
 } Pasid;
 
 /*
@@ -1438,7 +1580,7 @@ static uint64_t guest_table(Pasid *p, uint64_t va, int level)
     uint64_t t = p->cr3;
     int l;
 
-    for (l = 3; l > level; l--) {
+    for (l = p->levels - 1; l > level; l--) {
         uint64_t at = t + ((va >> (12 + 9 * l)) & 0x1ff) * 8;
         uint64_t e = qtest_readq(p->x->qts, at);
 
@@ -1465,8 +1607,8 @@ static void guest_map_2m(Pasid *p, uint64_t va, uint64_t pa, uint64_t perm)
                  pa | perm | GPTE_PS);
 }
 
-/* @rq_opts: more requester properties, "" for none */
-static Pasid *pasid_start_with(const char *rq_opts)
+/* @dev_opts: IOMMU properties or NULL; @rq_opts: more requester ones */
+static Pasid *pasid_start_opts(const char *dev_opts, const char *rq_opts)
 {
     Pasid *p = g_new0(Pasid, 1);
     g_autofree char *rq = g_strdup_printf(
@@ -1474,7 +1616,8 @@ static Pasid *pasid_start_with(const char *rq_opts)
         rq_opts);
     uint64_t gcr3;
 
-    p->x = qxai_start("q35", NULL, rq);
+    p->levels = 4;
+    p->x = qxai_start("q35", dev_opts, rq);
     p->rq = qpci_device_find(p->x->bus, RQ_DEVFN);
     g_assert(p->rq);
     qpci_device_enable(p->rq);
@@ -1504,6 +1647,11 @@ static Pasid *pasid_start_with(const char *rq_opts)
     return p;
 }
 
+static Pasid *pasid_start_with(const char *rq_opts)
+{
+    return pasid_start_opts(NULL, rq_opts);
+}
+
 static Pasid *pasid_start(void)
 {
     return pasid_start_with("");
@@ -1516,14 +1664,229 @@ static void pasid_stop(Pasid *p)
     g_free(p);
 }
 
-static uint32_t rq_run(Pasid *p, uint64_t va, unsigned cmd, bool user)
+/* One 8-byte DMA: 0 done, 1 fault (nothing sent), 2 page request sent */
+static uint32_t rq_run_pasid(Pasid *p, uint32_t pasid, uint64_t va,
+                             unsigned cmd, bool user)
 {
-    qpci_io_writel(p->rq, p->rq_bar, 0x00, RQ_PASID);
+    qpci_io_writel(p->rq, p->rq_bar, 0x00, pasid);
     qpci_io_writel(p->rq, p->rq_bar, 0x04, 1 | (user ? 2 : 0));
     qpci_io_writeq(p->rq, p->rq_bar, 0x08, va);
     qpci_io_writel(p->rq, p->rq_bar, 0x10, 8);
     qpci_io_writel(p->rq, p->rq_bar, 0x14, cmd);
     return qpci_io_readl(p->rq, p->rq_bar, 0x18);
+}
+
+static uint32_t rq_run(Pasid *p, uint64_t va, unsigned cmd, bool user)
+{
+    return rq_run_pasid(p, RQ_PASID, va, cmd, user);
+}
+
+/* Untagged DMA of the requester (no PASID), 8 bytes */
+static uint32_t rq_run_untagged(Pasid *p, uint64_t addr, unsigned cmd)
+{
+    qpci_io_writel(p->rq, p->rq_bar, 0x04, 0);
+    qpci_io_writeq(p->rq, p->rq_bar, 0x08, addr);
+    qpci_io_writel(p->rq, p->rq_bar, 0x10, 8);
+    qpci_io_writel(p->rq, p->rq_bar, 0x14, cmd);
+    return qpci_io_readl(p->rq, p->rq_bar, 0x18);
+}
+
+static void rq_dte_update(Pasid *p, int q, uint64_t set)
+{
+    uint64_t at = p->devtab + RQ_DEVID * 32 + q * 8;
+
+    qtest_writeq(p->x->qts, at, qtest_readq(p->x->qts, at) | set);
+    qxai_submit(p->x, qxai_cmd(QXAI_CMD_INV_DEVTAB_ENTRY, RQ_DEVID), 0);
+}
+
+static void rq_inv_pages(Pasid *p, bool gn, uint32_t pasid, uint64_t addr)
+{
+    qxai_submit(p->x, qxai_cmd(QXAI_CMD_INV_IOMMU_PAGES,
+                               (uint64_t)DOMID << 32 | pasid),
+                addr | (gn ? 4 : 0));
+}
+
+/*
+ * Faults of PASID requests name the PASID as Linux decodes it (2.5):
+ * PASID[19:16] in bits 19:16 and PASID[15:0] in bits 47:32, for
+ * IO_PAGE_FAULT, ILLEGAL_DEV_TABLE_ENTRY and INVALID_DEVICE_REQUEST.
+ */
+static void expect_pasid_event(Pasid *p, uint32_t index, unsigned code,
+                               uint32_t pasid, uint64_t addr, uint16_t flags)
+{
+    uint64_t ev[2];
+
+    g_assert_cmpuint(ring_ptr(p->x, QXAI_EVT_TAIL), >, index);
+    qxai_log_entry(p->x, p->x->evt, index, ev);
+    g_assert_cmphex(ev[0] >> 60, ==, code);
+    g_assert_cmphex(ev[0] & 0xffff, ==, RQ_DEVID);
+    g_assert_cmphex((ev[0] >> 16) & 0xf, ==, pasid >> 16);
+    g_assert_cmphex((ev[0] >> 32) & 0xffff, ==, pasid & 0xffff);
+    g_assert_cmphex((ev[0] >> 48) & 0xfff, ==, flags);
+    g_assert_cmphex(ev[1], ==, addr);
+}
+
+static void test_pasid_fault_events(void)
+{
+    Pasid *p = pasid_start_opts("pasid-bits=20", "");
+    const uint32_t pasid = 0x12345;
+
+    /* Without PPR a fault is an event: beyond the GCR3 table here */
+    qxai_control_clear(p->x, QXAI_CTRL_PPR_EN);
+    g_assert_cmpuint(rq_run_pasid(p, pasid, RQ_VA, 1, true), ==, 1);
+    expect_pasid_event(p, 0, 2, pasid, RQ_VA, 0x005);     /* GN, US */
+    g_assert_cmpuint(rq_run_pasid(p, pasid, RQ_VA + 0x1000, 2, false), ==, 1);
+    expect_pasid_event(p, 1, 2, pasid, RQ_VA + 0x1000, 0x021); /* GN, RW */
+
+    /* A GCR3 table of more levels than offered: an illegal entry */
+    rq_dte_update(p, 0, 3ULL << 56);
+    g_assert_cmpuint(rq_run_pasid(p, pasid, RQ_VA + 0x2000, 1, true), ==, 1);
+    expect_pasid_event(p, 2, 1, pasid, RQ_VA + 0x2000, 0x001);
+
+    /* Guest translation off: an invalid request, US in bit 49, no RW */
+    qxai_control_clear(p->x, QXAI_CTRL_GT_EN);
+    g_assert_cmpuint(rq_run_pasid(p, pasid, RQ_VA + 0x3000, 2, true), ==, 1);
+    expect_pasid_event(p, 3, 8, pasid, RQ_VA + 0x3000, 0x003);
+    pasid_stop(p);
+}
+
+/*
+ * Guest I/O protection: untagged DMA translated by PASID 0's tables is
+ * flushed by the invalidation of PASID 0's pages (GN=1), which Linux
+ * sends for its v2 DMA tables.
+ */
+static void test_pasid_giov_invalidation(void)
+{
+    Pasid *p = pasid_start();
+    uint64_t a = pasid_page(p), b = pasid_page(p), cr3_0 = pasid_page(p);
+
+    qtest_writeq(p->x->qts, p->gcr3_table, cr3_0 | 1);
+    p->cr3 = cr3_0;
+    guest_map(p, 0x5000, a, GPTE_P | GPTE_RW);
+    rq_dte_update(p, 0, 1ULL << 54);
+    qtest_writeq(p->x->qts, a + 0x28, 0xaaaa);
+    qtest_writeq(p->x->qts, b + 0x28, 0xbbbb);
+    g_assert_cmpuint(rq_run_untagged(p, 0x5028, 1), ==, 0);
+    g_assert_cmphex(qpci_io_readq(p->rq, p->rq_bar, 0x800), ==, 0xaaaa);
+
+    /* Another PASID's invalidation leaves it; PASID 0's drops it */
+    guest_map(p, 0x5000, b, GPTE_P | GPTE_RW);
+    rq_inv_pages(p, true, RQ_PASID, 0x5000);
+    g_assert_cmpuint(rq_run_untagged(p, 0x5028, 1), ==, 0);
+    g_assert_cmphex(qpci_io_readq(p->rq, p->rq_bar, 0x800), ==, 0xaaaa);
+    rq_inv_pages(p, true, 0, 0x5000);
+    g_assert_cmpuint(rq_run_untagged(p, 0x5028, 1), ==, 0);
+    g_assert_cmphex(qpci_io_readq(p->rq, p->rq_bar, 0x800), ==, 0xbbbb);
+    pasid_stop(p);
+}
+
+/*
+ * Nested translation: when the host tables change, the invalidation of
+ * the domain's guest-physical pages (GN=0) also drops the PASID
+ * translations built through them.
+ */
+static void test_pasid_host_invalidation(void)
+{
+    Pasid *p = pasid_start();
+    uint64_t gpa = pasid_page(p), other = pasid_page(p);
+    uint64_t dte0 = qtest_readq(p->x->qts, p->devtab + RQ_DEVID * 32);
+    uint64_t root = 0, t;
+    int level;
+
+    guest_map(p, RQ_VA, gpa, GPTE_P | GPTE_RW | GPTE_US);
+    for (level = 0; level <= 3; level++) {
+        t = level == 3 ? p->cr3 : guest_table(p, RQ_VA, level);
+        root = host_map4(p->x, root, t, t, PTE_IR | PTE_IW);
+    }
+    host_map4(p->x, root, gpa, gpa, PTE_IR | PTE_IW);
+    qtest_writeq(p->x->qts, p->devtab + RQ_DEVID * 32,
+                 dte0 | DTE_MODE(4) | root);
+    qxai_submit(p->x, qxai_cmd(QXAI_CMD_INV_DEVTAB_ENTRY, RQ_DEVID), 0);
+    qtest_writeq(p->x->qts, gpa, 0x1111);
+    qtest_writeq(p->x->qts, other, 0x2222);
+    g_assert_cmpuint(rq_run(p, RQ_VA, 1, true), ==, 0);
+    g_assert_cmphex(qpci_io_readq(p->rq, p->rq_bar, 0x800), ==, 0x1111);
+
+    /* The host now maps the guest's page elsewhere */
+    host_map4(p->x, root, gpa, other, PTE_IR | PTE_IW);
+    rq_inv_pages(p, false, 0, gpa);
+    g_assert_cmpuint(rq_run(p, RQ_VA, 1, true), ==, 0);
+    g_assert_cmphex(qpci_io_readq(p->rq, p->rq_bar, 0x800), ==, 0x2222);
+    pasid_stop(p);
+}
+
+/*
+ * guest-levels=5 offers 5-level guest tables (EFR.GATS); an entry asks
+ * for them with GPM (DTE bits 183:182), and addresses must be canonical
+ * for the mode its entry chose.
+ */
+#define RQ_VA5          0x00ab000000003000ULL   /* needs 5 levels */
+
+static void test_pasid_five_level(void)
+{
+    Pasid *p = pasid_start_opts("guest-levels=5", "");
+    uint64_t data = pasid_page(p);
+
+    g_assert_cmphex((qxai_readq(p->x, QXAI_EFR) >> 12) & 3, ==, 1);
+    p->levels = 5;
+    guest_map(p, RQ_VA5, data, GPTE_P | GPTE_RW | GPTE_US);
+    rq_dte_update(p, 2, 1ULL << 54);
+    qtest_writeq(p->x->qts, data + 0x10, 0x55555);
+    g_assert_cmpuint(rq_run(p, RQ_VA5 + 0x10, 1, true), ==, 0);
+    g_assert_cmphex(qpci_io_readq(p->rq, p->rq_bar, 0x800), ==, 0x55555);
+    /* Bit 56 set, bits 63:57 clear: not canonical with 5 levels */
+    g_assert_cmpuint(rq_run(p, RQ_VA5 | 1ULL << 56, 1, true), ==, 2);
+    pasid_stop(p);
+
+    /* With 4 levels offered, GPM=01b is an illegal entry */
+    p = pasid_start();
+    rq_dte_update(p, 2, 1ULL << 54);
+    g_assert_cmpuint(rq_run(p, RQ_VA, 1, true), ==, 1);
+    expect_pasid_event(p, 0, 1, RQ_PASID, RQ_VA, 0x001);
+    /* and with 4 levels, bit 47 needs bits 63:48 set: a fault */
+    qtest_writeq(p->x->qts, p->devtab + RQ_DEVID * 32 + 16, 0);
+    qxai_submit(p->x, qxai_cmd(QXAI_CMD_INV_DEVTAB_ENTRY, RQ_DEVID), 0);
+    guest_map(p, RQ_VA, pasid_page(p), GPTE_P | GPTE_RW | GPTE_US);
+    g_assert_cmpuint(rq_run(p, RQ_VA, 1, true), ==, 0);
+    g_assert_cmpuint(rq_run(p, RQ_VA | 1ULL << 47, 1, true), ==, 2);
+    pasid_stop(p);
+}
+
+/*
+ * The IOMMU sets Accessed in each guest entry it uses and Dirty in the
+ * leaf for a write, as the CPU does: the kernel reclaims pages it finds
+ * clean, so a device write must mark its page dirty.
+ */
+static void test_pasid_accessed_dirty(void)
+{
+    Pasid *p = pasid_start();
+    uint64_t data = pasid_page(p), ro = pasid_page(p);
+    uint64_t leaf = guest_table(p, RQ_VA, 0) + ((RQ_VA >> 12) & 0x1ff) * 8;
+    uint64_t ro_va = RQ_VA + 0x1000;
+    int level;
+
+    guest_map(p, RQ_VA, data, GPTE_P | GPTE_RW | GPTE_US);
+    guest_map(p, ro_va, ro, GPTE_P | GPTE_US);
+    g_assert_cmphex(qtest_readq(p->x->qts, leaf) & 0x60, ==, 0);
+    g_assert_cmpuint(rq_run(p, RQ_VA, 1, true), ==, 0);
+    for (level = 3; level > 0; level--) {
+        uint64_t t = level == 3 ? p->cr3 : guest_table(p, RQ_VA, level);
+        uint64_t e = qtest_readq(p->x->qts,
+                                 t + ((RQ_VA >> (12 + 9 * level)) & 0x1ff) * 8);
+
+        g_assert_cmphex(e & 0x20, ==, 0x20);
+    }
+    g_assert_cmphex(qtest_readq(p->x->qts, leaf) & 0x60, ==, 0x20);
+    /* A write marks the leaf dirty, the rest of it intact */
+    qpci_io_writeq(p->rq, p->rq_bar, 0x800, 0xd1d1);
+    g_assert_cmpuint(rq_run(p, RQ_VA, 2, true), ==, 0);
+    g_assert_cmphex(qtest_readq(p->x->qts, data), ==, 0xd1d1);
+    g_assert_cmphex(qtest_readq(p->x->qts, leaf), ==,
+                    data | GPTE_P | GPTE_RW | GPTE_US | 0x60);
+    /* A write the entry does not allow leaves it clean */
+    g_assert_cmpuint(rq_run(p, ro_va, 2, true), ==, 2);
+    g_assert_cmphex(qtest_readq(p->x->qts, leaf + 8) & 0x40, ==, 0);
+    pasid_stop(p);
 }
 
 static void test_pasid_dma(void)
@@ -2281,12 +2644,15 @@ static void test_migration_unknown_version(void)
     unlink(path);
 }
 
-/* How loading the stream at uri ends: "completed" or "failed" */
-static const char *incoming_result(const char *uri)
+/*
+ * How loading the stream at uri into a device with more properties
+ * @opts ("" for none) ends: "completed" or "failed"
+ */
+static const char *incoming_result_with(const char *uri, const char *opts)
 {
-    QTestState *qts = qtest_init("-M q35 -nodefaults -device "
-                                 "xen-amd-iommu-v2,id=iommu0,addr=04.0 "
-                                 "-incoming defer");
+    QTestState *qts = qtest_initf("-M q35 -nodefaults -device "
+                                  "xen-amd-iommu-v2,id=iommu0,addr=04.0%s "
+                                  "-incoming defer", opts);
     const char *result = NULL;
     QDict *rsp;
     int i;
@@ -2311,6 +2677,11 @@ static const char *incoming_result(const char *uri)
     qtest_quit(qts);
     g_assert(result);
     return result;
+}
+
+static const char *incoming_result(const char *uri)
+{
+    return incoming_result_with(uri, "");
 }
 
 /*
@@ -2349,6 +2720,82 @@ static void test_migration_inconsistent_status(void)
     unlink(path);
 }
 
+/*
+ * The register window's reserved bits in config space (Base Address Low
+ * 13:1, High 31:20) cannot be set by a guest, nor by a stream.
+ */
+static void test_migration_reserved_config(void)
+{
+    g_autofree char *path = g_strdup_printf("%s/xai-cfg-%d.mig",
+                                            g_get_tmp_dir(), getpid());
+    g_autofree char *uri = g_strdup_printf("file:%s", path);
+    QXenAmdIommuV2 *src = start_running();
+    uint8_t cap = qpci_find_capability(src->dev, QXAI_CAP_ID, 0);
+    g_autofree gchar *stream = NULL;
+    uint8_t head[16];
+    char *cfg;
+    size_t sec;
+    gsize len;
+    int i;
+
+    g_assert(cap);
+    for (i = 0; i < 16; i++) {
+        head[i] = qpci_config_readb(src->dev, i);
+    }
+    save_stream(src, path, &stream, &len, &sec);
+    cfg = memmem(stream + sec, len - sec, head, 16);
+    g_assert(cfg);
+    g_assert_null(memmem(cfg + 1, stream + len - cfg - 1, head, 16));
+    g_assert_cmpstr(incoming_result(uri), ==, "completed");
+
+    cfg[cap + 11] |= 0x80;                  /* High, bit 31 */
+    g_assert(g_file_set_contents(path, stream, len, NULL));
+    g_assert_cmpstr(incoming_result(uri), ==, "failed");
+    cfg[cap + 11] &= ~0x80;
+    cfg[cap + 4] |= 0x02;                   /* Low, bit 1 */
+    g_assert(g_file_set_contents(path, stream, len, NULL));
+    g_assert_cmpstr(incoming_result(uri), ==, "failed");
+    unlink(path);
+}
+
+/*
+ * With ppr=off the PPR status bits do not exist (a write of ones cannot
+ * clear them): a stream that sets them is refused.
+ */
+static void test_migration_absent_status(void)
+{
+    g_autofree char *path = g_strdup_printf("%s/xai-pst-%d.mig",
+                                            g_get_tmp_dir(), getpid());
+    g_autofree char *uri = g_strdup_printf("file:%s", path);
+    QXenAmdIommuV2 *src = qxai_start("q35", "ppr=off,eph=off", NULL);
+    uint64_t ctrl, status;
+    g_autofree gchar *stream = NULL;
+    uint8_t want[8];
+    char *at;
+    size_t sec;
+    gsize len;
+
+    qxai_setup_rings(src, LOG2_ENTRIES);
+    qxai_control_set(src, QXAI_CTRL_IOMMU_EN | QXAI_CTRL_CMD_BUF_EN |
+                     QXAI_CTRL_EVT_LOG_EN);
+    ctrl = qxai_readq(src, QXAI_CONTROL);
+    status = qxai_readq(src, QXAI_STATUS);
+    save_stream(src, path, &stream, &len, &sec);
+    g_assert_cmpstr(incoming_result_with(uri, ",ppr=off,eph=off"), ==,
+                    "completed");
+    /* Registers go in order, big-endian: STATUS is 12 after CONTROL */
+    stq_be_p(want, ctrl);
+    at = memmem(stream + sec, len - sec, want, 8);
+    g_assert(at);
+    at += 12 * 8;
+    g_assert_cmphex(ldq_be_p(at), ==, status);
+    stq_be_p(at, status | QXAI_ST_PPR_INT);
+    g_assert(g_file_set_contents(path, stream, len, NULL));
+    g_assert_cmpstr(incoming_result_with(uri, ",ppr=off,eph=off"), ==,
+                    "failed");
+    unlink(path);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -2358,6 +2805,8 @@ int main(int argc, char **argv)
                    test_two_instances);
     qtest_add_func("/xen-amd-iommu-v2/config/bad-properties",
                    test_bad_properties);
+    qtest_add_func("/xen-amd-iommu-v2/config/window-placement",
+                   test_window_placement);
     qtest_add_func("/xen-amd-iommu-v2/base-address", test_base_address);
     qtest_add_func("/xen-amd-iommu-v2/regs/reset", test_reset_values);
     qtest_add_func("/xen-amd-iommu-v2/regs/masks", test_write_masks);
@@ -2395,7 +2844,21 @@ int main(int argc, char **argv)
                    test_remap_hostile_tables);
     qtest_add_func("/xen-amd-iommu-v2/remap/invalidation",
                    test_remap_invalidation);
+    qtest_add_func("/xen-amd-iommu-v2/remap/prefetch-inval",
+                   test_remap_prefetch_inval);
+    qtest_add_func("/xen-amd-iommu-v2/remap/bridge-power-off",
+                   test_remap_bridge_power_off);
     qtest_add_func("/xen-amd-iommu-v2/pasid/dma", test_pasid_dma);
+    qtest_add_func("/xen-amd-iommu-v2/pasid/fault-events",
+                   test_pasid_fault_events);
+    qtest_add_func("/xen-amd-iommu-v2/pasid/giov-invalidation",
+                   test_pasid_giov_invalidation);
+    qtest_add_func("/xen-amd-iommu-v2/pasid/host-invalidation",
+                   test_pasid_host_invalidation);
+    qtest_add_func("/xen-amd-iommu-v2/pasid/five-level",
+                   test_pasid_five_level);
+    qtest_add_func("/xen-amd-iommu-v2/pasid/accessed-dirty",
+                   test_pasid_accessed_dirty);
     qtest_add_func("/xen-amd-iommu-v2/pasid/requester-buffer",
                    test_requester_buffer_bounds);
     qtest_add_func("/xen-amd-iommu-v2/pasid/requester-repeat-bound",
@@ -2417,6 +2880,10 @@ int main(int argc, char **argv)
                    test_migration_mismatch);
     qtest_add_func("/xen-amd-iommu-v2/migration/inconsistent-status",
                    test_migration_inconsistent_status);
+    qtest_add_func("/xen-amd-iommu-v2/migration/reserved-config",
+                   test_migration_reserved_config);
+    qtest_add_func("/xen-amd-iommu-v2/migration/absent-status",
+                   test_migration_absent_status);
     qtest_add_func("/xen-amd-iommu-v2/migration/unknown-version",
                    test_migration_unknown_version);
     return g_test_run();

@@ -151,6 +151,8 @@ struct XenAmdIommuV2Engine {
 
     /* Set while the command buffer is being drained (reentrancy guard) */
     bool draining;
+    /* A command's failed memory access, else -1 (the command itself) */
+    hwaddr cmd_error_addr;
 
     /* IOTLB: XaiIotlbEntry by (devid, PASID, 4 KiB page), bounded */
     GHashTable *iotlb;
@@ -180,6 +182,8 @@ struct XenAmdIommuV2State {
     /* DMA remapping: per-bus arrays of per-devfn address spaces */
     bool translating;
     GHashTable *spaces;
+    /* arrays of spaces whose bus went with its bridge */
+    GPtrArray *gone_spaces;
     /* passed-through devices bound in the link: device -> guest BDF */
     DeviceListener device_listener;
     GHashTable *passthrough;
