@@ -926,7 +926,7 @@ static const struct {
 } xai_pci_property_docs[] = {
     { "device-id", "PCI device ID (default 0x1419, Family 15h IOMMU)" },
     { "mmio-base", "guest-physical address of the registers, 16 KiB "
-      "aligned (default 0xfed80000 + 0x4000 per earlier instance)" },
+      "aligned (default: the first free 16 KiB from 0xfed80000)" },
     { "fast-path", "hypervisor fast path: on (required), off, or auto "
       "(use it when the hypervisor offers it)" },
     { "bind", "guest to machine BDFs for the fast path, "
