@@ -247,7 +247,7 @@ def inv_int_table(devid):
 
 def prefetch(devid, addr, count=1, pasid=0, s=False, inval=False, gn=False):
     return cmd(6 << 60 | devid | count << 24 | pasid << 32,
-               (addr & ~0xfff) | s | inval << 1 | gn << 2)
+               (addr & ~0xfff) | s | gn << 2 | inval << 4)
 
 
 def complete_ppr(devid, tag, status=0, pasid=0, gn=False):
@@ -349,14 +349,14 @@ MASK_ADDR = ((1 << 52) - 1) & ~0xfff
 
 
 def dte(v=True, tv=True, mode=4, root=PT_ROOT, ir=True, iw=True, domid=1,
-        se=False, sa=False, ppr=False, gv=False, glx=0, gcr3=0):
-    """A device table entry (2.2.2), 32 bytes."""
+        se=False, sa=False, ppr=False, gv=False, glx=0, gcr3=0, gpm=0):
+    """A device table entry (2.2.2), 32 bytes; gpm 1: 5-level guest"""
     q0 = (v | tv << 1 | mode << 9 | (root & MASK_ADDR) | ppr << 52 |
           gv << 55 | glx << 56 | ((gcr3 >> 12) & 7) << 58 | ir << 61 |
           iw << 62)
     q1 = (domid | ((gcr3 >> 15) & 0xffff) << 16 | se << 33 | sa << 34 |
           ((gcr3 >> 31) & 0x1fffff) << 43)
-    return struct.pack("<QQQQ", q0, q1, 0, 0)
+    return struct.pack("<QQQQ", q0, q1, gpm << 54, 0)
 
 
 def pte(addr, next_level, pr=True, ir=True, iw=True):
@@ -554,6 +554,13 @@ def pasid_seeds():
         out["pasid-guest-1g"] = setup() + patterns(
             [d()] + guest[:2] + [gpte(0x40000000, ps=True)] + data) + dma(
             va, pasid=5)
+        # 5-level guest tables (the fuzzed device offers guest-levels=5)
+        out["pasid-guest-5level"] = setup() + patterns(
+            [d(gpm=1)] + guest + [gpte(0x607000)] + data) + dma(
+            0x00ab001234567000, pasid=5, user=True)
+        out["pasid-guest-noncanonical"] = setup() + patterns(
+            [d()] + guest + data) + dma(0x0000801234567000, pasid=5,
+                                        no_pri=True) + [op_read(EVT_TAIL)]
         out["pasid-gcr3-2level"] = setup() + patterns(
             [d(glx=1), gcr3e(0x606000)] + guest + data) + dma(
             va, pasid=0x12345)

@@ -124,7 +124,8 @@ xen-amd-iommu-v2|ours)
     # capability's base address, FED8_0000h from reset, which generic-fuzz
     # finds in the memory map like any other region. The pattern also
     # matches the requester.
-    fuzz_args="$machine -device xen-amd-iommu-v2,id=iommu0"
+    # guest-levels=5: entries choose 4- or 5-level guest tables (GPM)
+    fuzz_args="$machine -device xen-amd-iommu-v2,id=iommu0,guest-levels=5"
     fuzz_objects="xen-amd-iommu-v2*"
     dma_args="-device $requester,iommu=iommu0"
     dma_objects="mch pcie-mmcfg-mmio*" ;;
@@ -144,7 +145,7 @@ if [ "$dma_master" = 1 ]; then
     fuzz_args="$fuzz_args $dma_args"
     fuzz_objects="$fuzz_objects $dma_objects"
 else
-    fuzz_args=${fuzz_args%,id=iommu0}
+    fuzz_args=${fuzz_args/,id=iommu0/}
     suffix=$suffix-plain
     seed_flags=(--no-dma-master)
 fi
