@@ -747,6 +747,16 @@ static void xai_pci_realize(PCIDevice *pdev, Error **errp)
     if (!xai_pci_check_features(&s->features, errp)) {
         return;
     }
+    /*
+     * An IOMMU is part of the root complex. Behind a bridge, a guest
+     * powering off the bridge's slot would unplug it with everything it
+     * set up (address spaces in use, the hypervisor's window) alive.
+     */
+    if (!pci_bus_is_root(pci_get_bus(pdev))) {
+        error_setg(errp, "%s must be on a root bus, not behind a bridge",
+                   TYPE_XEN_AMD_IOMMU_V2);
+        return;
+    }
     if (!xai_pci_place_window(s, errp)) {
         return;
     }

@@ -75,6 +75,13 @@ enum {
 #define REQ_PRI_SIZE        16
 #define REQ_PASID_WIDTH     20
 #define REQ_PRI_CAPACITY    32
+/*
+ * A page request's tag: the page request group index (9 bits), and bit 9
+ * for the group's last request (PRI's L bit, where Linux reads it in the
+ * PPR log). Each request here is a group of one.
+ */
+#define REQ_PRG_INDEX       0x1ff
+#define REQ_PRG_LAST        0x200
 
 /* PPR flags a page request carries (as the PPR log shows them) */
 #define PPR_FLAG_READ       0x004
@@ -119,14 +126,14 @@ static void req_page_request(XenAmdIommuV2Requester *r, bool is_write)
         .devid = pci_requester_id(PCI_DEVICE(r)),
         .pasid_valid = r->flags & REQ_F_PASID,
         .pasid = r->pasid,
-        .tag = ++r->tag & 0x1ff,
+        .tag = ((r->tag + 1) & REQ_PRG_INDEX) | REQ_PRG_LAST,
         .flags = (is_write ? PPR_FLAG_WRITE : PPR_FLAG_READ) |
                  ((r->flags & REQ_F_USER) ? PPR_FLAG_USER : 0),
         .address = r->address & ~0xfffULL,
     };
     Error *err = NULL;
 
-    r->tag = ppr.tag;
+    r->tag = ppr.tag & REQ_PRG_INDEX;
     if (!r->iommu || !req_pri_enabled(r)) {
         r->status = REQ_ST_FAULT;
         return;
@@ -259,8 +266,10 @@ void xen_amd_iommu_v2_requester_response(PCIDevice *pdev,
     }
     trace_xen_amd_iommu_v2_req_response(c->tag, c->status,
                                         r->status == REQ_ST_PRI_PENDING &&
-                                        c->tag == r->tag);
-    if (r->status != REQ_ST_PRI_PENDING || c->tag != r->tag) {
+                                        (c->tag & REQ_PRG_INDEX) == r->tag);
+    /* The response names the group (PRI's response has no L bit) */
+    if (r->status != REQ_ST_PRI_PENDING ||
+        (c->tag & REQ_PRG_INDEX) != r->tag) {
         return;
     }
     r->response = c->status;

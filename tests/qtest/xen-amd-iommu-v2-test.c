@@ -265,6 +265,7 @@ static void test_bad_properties(void)
         { "ppr=off", "eph=on needs PPR" },
         { "mmio-base=0xfed81000", "must be 16 KiB aligned" },
         { "mmio-base=0xfee04000", "is in the interrupt window" },
+        { "bus=rp", "must be on a root bus" },
         { "mmio-base=0xfedfc000 -device xen-amd-iommu-v2,mmio-base=0xfedfc000",
           "is another xen-amd-iommu-v2's" },
         { "fast-path=on", "no hypervisor fast path is available" },
@@ -282,6 +283,7 @@ static void test_bad_properties(void)
     for (i = 0; i < ARRAY_SIZE(bad); i++) {
         g_autofree char *cmd = g_strdup_printf(
             "%s -M q35 -nodefaults -display none -accel qtest "
+            "-device pcie-root-port,id=rp,chassis=9,addr=1e.0 "
             "-device xen-amd-iommu-v2,%s",
             getenv("QTEST_QEMU_BINARY"), bad[i].opts);
         g_autofree char *out = NULL;
@@ -2193,7 +2195,8 @@ static void test_pasid_ppr_round_trip(void)
     g_assert_cmphex(e[0] >> 60, ==, 1);
     g_assert_cmphex(e[0] & 0xffff, ==, RQ_DEVID);
     g_assert_cmphex((e[0] >> 16) & 0xffff, ==, RQ_PASID);
-    g_assert_cmphex((e[0] >> 32) & 0x3ff, ==, tag);
+    /* the group's index, and bit 9: the group's last request */
+    g_assert_cmphex((e[0] >> 32) & 0x3ff, ==, tag | 0x200);
     g_assert_cmphex((e[0] >> 48) & 0xfff, ==, 0x100 | 0x040 | 0x004);
     g_assert_cmphex(e[1], ==, RQ_VA_LATE);
     g_assert_cmphex(qtest_readl(p->x->qts, msi), ==, MSI_DATA);
