@@ -9,8 +9,10 @@
  */
 
 #include "qemu/osdep.h"
+#include "qemu/bitmap.h"
 #include "hw/acpi/aml-build.h"
 #include "hw/pci/pci.h"
+#include "hw/pci/pci_bus.h"
 #include "hw/xen/xen-amd-iommu-v2.h"
 #include "hw/xen/xen-amd-iommu-v2-acpi.h"
 #include "xen-amd-iommu-v2-bits.h"
@@ -27,6 +29,7 @@
 #define IVHD_F_PPR_SUP          BIT(7)      /* type 10h only */
 
 /* IVHD device entries (5.2.2.2) */
+#define IVHD_DEV_SELECT         2
 #define IVHD_DEV_RANGE_START    3
 #define IVHD_DEV_RANGE_END      4
 
@@ -81,32 +84,75 @@ static uint32_t xai_acpi_feature_report(uint64_t efr)
     return r;
 }
 
-static void xai_acpi_last_bus(PCIBus *bus, void *opaque)
+/*
+ * Whether @s translates the devices of @bus: as QEMU finds a device's
+ * IOMMU, the nearest bus up with one, unless the bus bypasses IOMMUs.
+ * Expander root buses (pxb) are children of bus 0 and may have their
+ * own IOMMU, or bypass.
+ */
+static bool xai_acpi_translates(XenAmdIommuV2State *s, PCIBus *bus)
 {
-    int *last = opaque;
+    PCIBus *b = bus;
 
-    *last = MAX(*last, pci_bus_num(bus));
+    if (pci_bus_bypass_iommu(bus)) {
+        return false;
+    }
+    while (!b->iommu_ops && b->parent_dev) {
+        b = pci_get_bus(b->parent_dev);
+    }
+    return b->iommu_ops && b->iommu_opaque == s;
+}
+
+typedef struct XaiAcpiBuses {
+    XenAmdIommuV2State *s;
+    DECLARE_BITMAP(nums, 256);
+} XaiAcpiBuses;
+
+static void xai_acpi_mark_bus(PCIBus *bus, void *opaque)
+{
+    XaiAcpiBuses *b = opaque;
+
+    if (xai_acpi_translates(b->s, bus)) {
+        set_bit(pci_bus_num(bus), b->nums);
+    }
+}
+
+static void xai_acpi_entry(GArray *entries, int type, uint16_t devid)
+{
+    build_append_int_noprefix(entries, type, 1);
+    build_append_int_noprefix(entries, devid, 2);
+    build_append_int_noprefix(entries, 0, 1);       /* DTE setting */
 }
 
 /*
- * The devices an instance translates: those of its bus and the buses
- * below it, numbered by now (the tables are built after firmware ran).
- * A tight range matters: Linux sets up every device ID it is given.
+ * The devices an instance translates: those of the buses it serves,
+ * numbered by now (the tables are built after firmware ran), in ranges
+ * of whole buses. A tight list matters: Linux sets up every device ID
+ * it is given, and a bus another IOMMU serves (or none) must not be
+ * claimed. An instance that serves no bus names itself, as Linux wants
+ * at least one device per IVHD.
  */
 static GArray *xai_acpi_device_entries(XenAmdIommuV2State *s)
 {
     GArray *entries = g_array_new(false, true, 1);
-    PCIBus *bus = pci_get_bus(PCI_DEVICE(s));
-    int first = pci_bus_num(bus), last = first;
+    XaiAcpiBuses buses = { .s = s };
+    unsigned long first, last;
 
     if (s->translating) {
-        pci_for_each_bus(bus, xai_acpi_last_bus, &last);
-        build_append_int_noprefix(entries, IVHD_DEV_RANGE_START, 1);
-        build_append_int_noprefix(entries, PCI_BUILD_BDF(first, 0), 2);
-        build_append_int_noprefix(entries, 0, 1);
-        build_append_int_noprefix(entries, IVHD_DEV_RANGE_END, 1);
-        build_append_int_noprefix(entries, PCI_BUILD_BDF(last, 0xff), 2);
-        build_append_int_noprefix(entries, 0, 1);
+        pci_for_each_bus(pci_get_bus(PCI_DEVICE(s)), xai_acpi_mark_bus,
+                         &buses);
+    }
+    for (first = find_first_bit(buses.nums, 256); first < 256;
+         first = find_next_bit(buses.nums, 256, last)) {
+        last = find_next_zero_bit(buses.nums, 256, first);
+        xai_acpi_entry(entries, IVHD_DEV_RANGE_START,
+                       PCI_BUILD_BDF(first, 0));
+        xai_acpi_entry(entries, IVHD_DEV_RANGE_END,
+                       PCI_BUILD_BDF(last - 1, 0xff));
+    }
+    if (!entries->len) {
+        xai_acpi_entry(entries, IVHD_DEV_SELECT,
+                       pci_requester_id(PCI_DEVICE(s)));
     }
     return entries;
 }

@@ -84,6 +84,10 @@ bool xen_amd_iommu_v2_link_set_msi(XenAmdIommuV2Link *l,
 {
     bool enabled = msg != NULL;
 
+    l->guest_msi_enabled = enabled;
+    if (enabled) {
+        l->guest_msi = *msg;
+    }
     if (enabled == l->msi_enabled &&
         (!enabled || (msg->address == l->msi.address &&
                       msg->data == l->msi.data))) {
@@ -150,17 +154,23 @@ bool xen_amd_iommu_v2_link_bind(XenAmdIommuV2Link *l,
     return true;
 }
 
-/* The IOMMU's interrupt, with the message the guest programmed */
+/*
+ * The IOMMU's interrupt, with the message the guest programmed: the one
+ * QEMU holds, also when the engine end refused it in set_msi (the
+ * hypervisor's end may not take every message the guest may write).
+ */
 bool xen_amd_iommu_v2_link_send_msi(XenAmdIommuV2Link *l)
 {
-    if (!l->msi_enabled) {
+    const MSIMessage *msg = &l->guest_msi;
+
+    if (!l->guest_msi_enabled) {
         return false;
     }
-    if (!l->ops->send_msi(l, &l->msi)) {
-        trace_xen_amd_iommu_v2_msi(l->msi.address, l->msi.data, false);
+    if (!l->ops->send_msi(l, msg)) {
+        trace_xen_amd_iommu_v2_msi(msg->address, msg->data, false);
         return false;
     }
-    trace_xen_amd_iommu_v2_msi(l->msi.address, l->msi.data, true);
+    trace_xen_amd_iommu_v2_msi(msg->address, msg->data, true);
     l->msis_sent++;
     return true;
 }

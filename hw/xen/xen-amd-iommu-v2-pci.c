@@ -340,13 +340,14 @@ static void xai_pci_device_realized(DeviceListener *listener,
     xen_amd_iommu_v2_bound(s);
 }
 
-/* Unplugged: its binding goes with it */
 /*
  * A bridge is going (hot-unplug, or a guest powering off the slot it is
  * in): its secondary bus, which keys the address spaces of the devices
  * behind it, is freed with it. Those spaces leave the table, so that no
- * invalidation looks at the bus again; they are kept, not freed, as
- * memory regions of theirs may still be in use until RCU lets go.
+ * invalidation looks at the bus again, and go empty: no device ID
+ * stands for them any more, so nothing may be translated in them. They
+ * are kept, not freed, as their memory regions may still be in use
+ * until RCU lets go (a bridge comes back only by the user's hotplug).
  */
 static void xai_pci_forget_bus(XenAmdIommuV2State *s, PCIBus *bus)
 {
@@ -357,13 +358,20 @@ static void xai_pci_forget_bus(XenAmdIommuV2State *s, PCIBus *bus)
                                      (gpointer *)&spaces)) {
         return;
     }
+    memory_region_transaction_begin();
     for (i = 0; i < PCI_DEVFN_MAX; i++) {
         if (spaces[i]) {
+            memory_region_set_enabled(MEMORY_REGION(&spaces[i]->iommu),
+                                      false);
+            memory_region_set_enabled(&spaces[i]->passthrough, false);
             spaces[i]->bus = NULL;
         }
     }
+    memory_region_transaction_commit();
     g_ptr_array_add(s->gone_spaces, spaces);
 }
+
+/* Unplugged: a bridge's bus goes, a passed-through device's binding */
 
 static void xai_pci_device_unrealized(DeviceListener *listener,
                                       DeviceState *dev)
@@ -802,7 +810,8 @@ static void xai_pci_realize(PCIDevice *pdev, Error **errp)
     /*
      * One IOMMU per bus: the first instance on a bus translates it (and
      * the buses below); another on the same bus only runs its engine.
-     * Devices translate only if created after the IOMMU.
+     * Every device there translates, cold-plugged ones created before
+     * the IOMMU too: QEMU sets up their DMA when the machine is done.
      */
     s->translating = !pci_get_bus(pdev)->iommu_ops;
     if (s->translating) {

@@ -34,14 +34,24 @@ static XenAmdIommuV2State *xai_qmp_find(const char *id, Error **errp)
     Object *obj;
 
     if (id) {
-        obj = object_resolve_path_type(id, TYPE_XEN_AMD_IOMMU_V2, NULL);
+        bool ambiguous = false;
+
+        obj = object_resolve_path_type(id, TYPE_XEN_AMD_IOMMU_V2,
+                                       &ambiguous);
         if (!obj) {
-            error_setg(errp, "no %s device '%s'", TYPE_XEN_AMD_IOMMU_V2, id);
+            error_setg(errp, ambiguous ? "'%s' names more than one %s "
+                       "device: give its full path" : "no %s device '%s'",
+                       ambiguous ? id : TYPE_XEN_AMD_IOMMU_V2,
+                       ambiguous ? TYPE_XEN_AMD_IOMMU_V2 : id);
             return NULL;
         }
         return XEN_AMD_IOMMU_V2(obj);
     }
     all = xai_qmp_devices();
+    if (!all) {
+        error_setg(errp, "no %s device", TYPE_XEN_AMD_IOMMU_V2);
+        return NULL;
+    }
     if (g_slist_length(all) != 1) {
         error_setg(errp, "%u %s devices: say which with 'id'",
                    g_slist_length(all), TYPE_XEN_AMD_IOMMU_V2);

@@ -550,8 +550,8 @@ static uint64_t xai_fault_q0(const XaiWalk *w,
         flags = rw | XAI_EVT_HW_MASTER_ABORT;
         break;
     case XAI_PT_HW_ERROR:
-        q0 |= (uint64_t)(req->pasid_valid ? extract32(req->pasid, 0, 16)
-                                          : w->domid) << 32;
+        q0 |= req->pasid_valid ? xai_event_pasid(req->pasid)
+                               : (uint64_t)w->domid << 32;
         flags = gn | rw | XAI_EVT_HW_MASTER_ABORT;
         break;
     case XAI_INVALID_REQUEST:
@@ -593,9 +593,10 @@ static void xai_report_fault(XenAmdIommuV2Engine *e, XaiWalk *w,
     if (f == XAI_PAGE_FAULT && (w->dte[1] & (XAI_DTE1_SA | XAI_DTE1_SE))) {
         return;
     }
+    /* A table entry's address: 32-byte DTEs, 8-byte PTEs */
     xai_event(e, codes[f], xai_fault_q0(w, req, f, flags),
               f == XAI_DTE_HW_ERROR || f == XAI_PT_HW_ERROR ?
-              w->error_addr & ~0xfULL : req->addr);
+              w->error_addr & ~7ULL : req->addr);
 }
 
 /*

@@ -34,6 +34,7 @@ typedef struct XaiXenLink {
     xenevtchn_handle *xe;
     evtchn_port_t port;
     QEMUBH *fetch_bh;       /* more records than one pass fetches */
+    bool said_dropped;      /* warned that records were dropped */
 } XaiXenLink;
 
 #ifdef CONFIG_XEN_DM_GUEST_IOMMU
@@ -283,7 +284,14 @@ static void xai_xen_fetch(XenAmdIommuV2Link *l)
                 xen_amd_iommu_v2_link_send_msi(l);
             }
         }
-        if (!op.u.ppr_channel.pending) {
+        if (op.u.ppr_channel.dropped && !x->said_dropped) {
+            x->said_dropped = true;
+            warn_report("%s: the hypervisor dropped %u records (INTERRUPT "
+                        "or log entries) its queue had no room for",
+                        TYPE_XEN_AMD_IOMMU_V2, op.u.ppr_channel.dropped);
+        }
+        /* Nothing returned: pending would not go down, do not spin */
+        if (!op.u.ppr_channel.pending || !op.u.ppr_channel.nr) {
             return;
         }
     }

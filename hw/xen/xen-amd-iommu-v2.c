@@ -211,18 +211,22 @@ bool xai_dma_rw(XenAmdIommuV2Engine *e, hwaddr addr, void *buf, hwaddr len,
 }
 
 /*
- * Set @bits in the little-endian quadword at @addr if it still holds
- * *@val, in one atomic operation: the guest's page tables are shared with
- * its vCPUs, which may change an entry while the IOMMU sets its Accessed
- * and Dirty bits (a plain read-modify-write would undo their change).
- * On XAI_DMA_CHANGED, *@val holds what the entry holds now.
+ * Set @bits, which lie in the low 32 bits, in the little-endian quadword
+ * at @addr if it still holds *@val, in one atomic operation: the guest's
+ * page tables are shared with its vCPUs, which may change an entry while
+ * the IOMMU sets its Accessed and Dirty bits (a plain read-modify-write
+ * would undo their change). As a CPU's page walk does, the compare and
+ * exchange is on the low doubleword, where the bits are: a 32-bit atomic
+ * every host has. On XAI_DMA_CHANGED, *@val holds what the entry holds.
  */
 XaiDmaUpdate xai_dma_set_bits(XenAmdIommuV2Engine *e, hwaddr addr,
                               uint64_t *val, uint64_t bits)
 {
     hwaddr len = sizeof(uint64_t);
-    uint64_t expected = cpu_to_le64(*val), found, *p;
+    uint32_t expected = cpu_to_le32((uint32_t)*val), found;
+    uint32_t *p;
 
+    assert(!(bits >> 32));
     if ((addr & (sizeof(uint64_t) - 1)) ||
         !xai_dma_is_ram(e, addr, len, true)) {
         return XAI_DMA_ERROR;
@@ -235,13 +239,14 @@ XaiDmaUpdate xai_dma_set_bits(XenAmdIommuV2Engine *e, hwaddr addr,
         address_space_unmap(e->dma_as, p, len, true, 0);
         return XAI_DMA_ERROR;
     }
-    found = qatomic_cmpxchg__nocheck(p, expected,
-                                     expected | cpu_to_le64(bits));
-    address_space_unmap(e->dma_as, p, len, true, len);
+    found = qatomic_cmpxchg(p, expected,
+                            expected | cpu_to_le32((uint32_t)bits));
     if (found != expected) {
-        *val = le64_to_cpu(found);
+        *val = deposit64(ldq_le_p(p), 0, 32, le32_to_cpu(found));
+        address_space_unmap(e->dma_as, p, len, true, len);
         return XAI_DMA_CHANGED;
     }
+    address_space_unmap(e->dma_as, p, len, true, len);
     *val |= bits;
     return XAI_DMA_UPDATED;
 }
@@ -964,6 +969,10 @@ bool xen_amd_iommu_v2_ppr_encode(const XenAmdIommuV2Engine *e,
     }
     if (req->tag > XAI_PPR_TAG_MASK) {
         error_setg(errp, "tag 0x%x does not fit in 10 bits", req->tag);
+        return false;
+    }
+    if (req->flags & ~XAI_PPR_FLAGS_MASK) {
+        error_setg(errp, "flags 0x%x do not fit in 12 bits", req->flags);
         return false;
     }
     if (req->pasid_valid) {

@@ -7,12 +7,14 @@
 #include "qemu/osdep.h"
 #include "libqtest.h"
 #include "libqos/pci-pc.h"
+#include "libqos/fw_cfg.h"
 #include "libqos/xen-amd-iommu-v2.h"
 #include "qobject/qdict.h"
 #include "qobject/qlist.h"
 #include "qobject/qnum.h"
 #include "hw/pci/pci_regs.h"
 #include "qemu/bitops.h"
+#include "qemu/bitmap.h"
 #include "qemu/bswap.h"
 
 #define DEVFN QPCI_DEVFN(4, 0)
@@ -247,6 +249,103 @@ static void test_window_placement(void)
     g_assert_cmphex(qxai_readq(&sibling, QXAI_EFR), ==, EFR_DEFAULT);
     g_free(sibling.dev);
     qxai_stop(a);
+}
+
+/*
+ * The IVRS as the guest reads it (fw_cfg etc/acpi/tables): for each type
+ * 11h IVHD (the one Linux uses), which bus numbers its device entries
+ * cover, and whether it names only itself (a select entry).
+ */
+typedef struct IvhdSeen {
+    uint16_t devid;
+    DECLARE_BITMAP(buses, 256);
+    bool self_only;
+} IvhdSeen;
+
+static int read_ivrs(QTestState *qts, IvhdSeen *seen, int max)
+{
+    QFWCFG *fw = pc_fw_cfg_init(qts);
+    size_t size = 256 * 1024, len;
+    g_autofree uint8_t *blob = g_malloc0(size);
+    uint8_t *ivrs = NULL, *p, *end;
+    int n = 0;
+
+    len = qfw_cfg_get_file(fw, "etc/acpi/tables", blob, size);
+    g_assert_cmpuint(len, >, 0);
+    g_assert_cmpuint(len, <=, size);
+    for (p = blob; p + 8 <= blob + len; p++) {
+        if (!memcmp(p, "IVRS", 4) && p + ldl_le_p(p + 4) <= blob + len) {
+            ivrs = p;
+            break;
+        }
+    }
+    g_assert(ivrs);
+    end = ivrs + ldl_le_p(ivrs + 4);
+    for (p = ivrs + 48; p + 4 <= end; p += lduw_le_p(p + 2)) {
+        uint8_t *e;
+
+        g_assert_cmpuint(lduw_le_p(p + 2), >=, 24);
+        if (p[0] != 0x11) {
+            continue;
+        }
+        g_assert_cmpint(n, <, max);
+        memset(&seen[n], 0, sizeof(seen[n]));
+        seen[n].devid = lduw_le_p(p + 4);
+        for (e = p + 40; e < p + lduw_le_p(p + 2); e += 4) {
+            if (e[0] == 2) {
+                seen[n].self_only = lduw_le_p(e + 1) == seen[n].devid;
+            } else if (e[0] == 3) {
+                int first = lduw_le_p(e + 1) >> 8, last, b;
+
+                g_assert_cmpuint(e[4], ==, 4);
+                last = lduw_le_p(e + 5) >> 8;
+                for (b = first; b <= last; b++) {
+                    set_bit(b, seen[n].buses);
+                }
+                e += 4;
+            }
+        }
+        n++;
+    }
+    pc_fw_cfg_uninit(fw);
+    return n;
+}
+
+/*
+ * Each instance's IVHD names what it translates and nothing else: a
+ * second instance on a bus names only itself (Linux gives up on every
+ * IOMMU when an IVHD has no device); an expander's root bus is the
+ * IOMMU's below it, unless it bypasses IOMMUs.
+ */
+static void test_ivrs_ranges(void)
+{
+    QTestState *qts = qtest_init("-M pc -nodefaults "
+        "-device pxb,id=pxb1,bus_nr=0x40,bus=pci.0,addr=10.0 "
+        "-device pxb,id=pxb2,bus_nr=0x80,bus=pci.0,addr=11.0,"
+        "bypass_iommu=on "
+        "-device xen-amd-iommu-v2,bus=pci.0,addr=04.0 "
+        "-device xen-amd-iommu-v2,bus=pci.0,addr=05.0");
+    IvhdSeen seen[4];
+    int n = read_ivrs(qts, seen, ARRAY_SIZE(seen)), i;
+
+    g_assert_cmpint(n, ==, 2);
+    for (i = 0; i < n; i++) {
+        switch (seen[i].devid) {
+        case 0x0020:        /* 00:04.0: buses 0 and 40h */
+            g_assert(test_bit(0, seen[i].buses));
+            g_assert(test_bit(0x40, seen[i].buses));
+            g_assert_false(test_bit(0x80, seen[i].buses));
+            g_assert_false(seen[i].self_only);
+            break;
+        case 0x0028:        /* 00:05.0, the bus's second: itself */
+            g_assert(seen[i].self_only);
+            g_assert_cmpint(find_first_bit(seen[i].buses, 256), ==, 256);
+            break;
+        default:
+            g_assert_not_reached();
+        }
+    }
+    qtest_quit(qts);
 }
 
 static void test_bad_properties(void)
@@ -730,6 +829,11 @@ static void test_ppr_pasid_width(void)
     rsp = inject_ppr(x, 0x0308, 0x12345, 1, 0x024, 0x1000);
     g_assert(qdict_haskey(rsp, "error"));
     qobject_unref(rsp);
+    /* flags are 12 bits (the PPR log's 59:48) */
+    rsp = inject_ppr(x, 0x0308, 0xffff, 1, 0x1024, 0x1000);
+    g_assert(qdict_haskey(rsp, "error"));
+    qobject_unref(rsp);
+    g_assert_cmpuint(ring_ptr(x, QXAI_PPR_TAIL), ==, 0);
     rsp = inject_ppr(x, 0x0308, 0xffff, 1, 0x024, 0x1000);
     g_assert(qdict_haskey(rsp, "return"));
     qobject_unref(rsp);
@@ -1361,6 +1465,12 @@ static void test_remap_hostile_tables(void)
         expect_event(r, 4, 2, 0x9000, 0, 0);
     }
 
+    /* A one-level table there: the entry at index 1, to its byte */
+    set_dte(r, regs | DTE_MODE(1) | DTE_V | DTE_TV | DTE_IR | DTE_IW, DOMID);
+    qxai_submit(r->x, qxai_cmd(QXAI_CMD_INV_DEVTAB_ENTRY, EDU_DEVID), 0);
+    edu_dma(r, 0x1000, EDU_BUF, false);
+    expect_event(r, 5, 4, regs + 8, 0x200, 0x021);
+
     /* Through all of it the device kept working: back to a sane table */
     qxai_control_clear(r->x, QXAI_CTRL_IOMMU_EN);
     qxai_writeq(r->x, QXAI_DEVTAB_BASE, r->devtab);
@@ -1370,7 +1480,7 @@ static void test_remap_hostile_tables(void)
     qtest_writeq(r->x->qts, dst, 0x99);
     edu_copy(r, dst, dst + 8);
     g_assert_cmphex(qtest_readq(r->x->qts, dst + 8), ==, 0x99);
-    g_assert_cmpuint(ring_ptr(r->x, QXAI_EVT_TAIL), ==, 5);
+    g_assert_cmpuint(ring_ptr(r->x, QXAI_EVT_TAIL), ==, 6);
     remap_stop(r);
 }
 
@@ -1836,8 +1946,11 @@ static void test_pasid_five_level(void)
     qtest_writeq(p->x->qts, data + 0x10, 0x55555);
     g_assert_cmpuint(rq_run(p, RQ_VA5 + 0x10, 1, true), ==, 0);
     g_assert_cmphex(qpci_io_readq(p->rq, p->rq_bar, 0x800), ==, 0x55555);
-    /* Bit 56 set, bits 63:57 clear: not canonical with 5 levels */
-    g_assert_cmpuint(rq_run(p, RQ_VA5 | 1ULL << 56, 1, true), ==, 2);
+    /*
+     * Bit 57 set, bit 56 clear: not canonical with 5 levels, though the
+     * walk's indexes (bits 56:12) are RQ_VA5's: no aliasing
+     */
+    g_assert_cmpuint(rq_run(p, RQ_VA5 | 1ULL << 57, 1, true), ==, 2);
     pasid_stop(p);
 
     /* With 4 levels offered, GPM=01b is an illegal entry */
@@ -1845,12 +1958,12 @@ static void test_pasid_five_level(void)
     rq_dte_update(p, 2, 1ULL << 54);
     g_assert_cmpuint(rq_run(p, RQ_VA, 1, true), ==, 1);
     expect_pasid_event(p, 0, 1, RQ_PASID, RQ_VA, 0x001);
-    /* and with 4 levels, bit 47 needs bits 63:48 set: a fault */
+    /* and with 4 levels, bit 48 without bit 47: RQ_VA's indexes, a fault */
     qtest_writeq(p->x->qts, p->devtab + RQ_DEVID * 32 + 16, 0);
     qxai_submit(p->x, qxai_cmd(QXAI_CMD_INV_DEVTAB_ENTRY, RQ_DEVID), 0);
     guest_map(p, RQ_VA, pasid_page(p), GPTE_P | GPTE_RW | GPTE_US);
     g_assert_cmpuint(rq_run(p, RQ_VA, 1, true), ==, 0);
-    g_assert_cmpuint(rq_run(p, RQ_VA | 1ULL << 47, 1, true), ==, 2);
+    g_assert_cmpuint(rq_run(p, RQ_VA | 1ULL << 48, 1, true), ==, 2);
     pasid_stop(p);
 }
 
@@ -1888,6 +2001,31 @@ static void test_pasid_accessed_dirty(void)
     /* A write the entry does not allow leaves it clean */
     g_assert_cmpuint(rq_run(p, ro_va, 2, true), ==, 2);
     g_assert_cmphex(qtest_readq(p->x->qts, leaf + 8) & 0x40, ==, 0);
+
+    /*
+     * Host tables that let the IOMMU read the guest's tables but not
+     * write them: an entry whose Accessed bit is set already is used, one
+     * that needs it set is a fault
+     */
+    {
+        uint64_t dte0 = qtest_readq(p->x->qts, p->devtab + RQ_DEVID * 32);
+        uint64_t root = 0, fresh = pasid_page(p);
+
+        guest_map(p, RQ_VA + 0x2000, fresh, GPTE_P | GPTE_RW | GPTE_US);
+        for (level = 0; level <= 3; level++) {
+            uint64_t t = level == 3 ? p->cr3 : guest_table(p, RQ_VA, level);
+
+            root = host_map4(p->x, root, t, t, PTE_IR);
+        }
+        host_map4(p->x, root, data, data, PTE_IR | PTE_IW);
+        host_map4(p->x, root, fresh, fresh, PTE_IR | PTE_IW);
+        qtest_writeq(p->x->qts, p->devtab + RQ_DEVID * 32,
+                     dte0 | DTE_MODE(4) | root);
+        qxai_submit(p->x, qxai_cmd(QXAI_CMD_INV_DEVTAB_ENTRY, RQ_DEVID), 0);
+        g_assert_cmpuint(rq_run(p, RQ_VA, 1, true), ==, 0);
+        g_assert_cmpuint(rq_run(p, RQ_VA + 0x2000, 1, true), ==, 2);
+        g_assert_cmphex(qtest_readq(p->x->qts, leaf + 16) & 0x20, ==, 0);
+    }
     pasid_stop(p);
 }
 
@@ -2810,6 +2948,7 @@ int main(int argc, char **argv)
                    test_bad_properties);
     qtest_add_func("/xen-amd-iommu-v2/config/window-placement",
                    test_window_placement);
+    qtest_add_func("/xen-amd-iommu-v2/config/ivrs-ranges", test_ivrs_ranges);
     qtest_add_func("/xen-amd-iommu-v2/base-address", test_base_address);
     qtest_add_func("/xen-amd-iommu-v2/regs/reset", test_reset_values);
     qtest_add_func("/xen-amd-iommu-v2/regs/masks", test_write_masks);

@@ -61,6 +61,9 @@ struct XenAmdIommuV2Link {
     bool msi_enabled;
     MSIMessage msi;
     GArray *bindings;           /* XenAmdIommuV2Bdf */
+    /* What the guest programmed, even if the engine end refused it */
+    bool guest_msi_enabled;
+    MSIMessage guest_msi;
 
     uint64_t set_base_calls;
     uint64_t set_msi_calls;
