@@ -104,8 +104,8 @@ done
 # -device xen-amd-iommu-v2,help documents every property.
 help=$("$QEMU_BIN" -device xen-amd-iommu-v2,help 2>&1)
 rc=0
-for p in device-id prefetch ppr gt ia he gio eph pasid-bits host-levels \
-         guest-levels gcr3-levels; do
+for p in device-id mmio-base fast-path bind prefetch ppr gt ia he gio eph \
+         pasid-bits host-levels guest-levels gcr3-levels; do
     echo "$help" | grep -E "^ +$p=.* - " >/dev/null || { rc=1; echo "undocumented: $p"; }
 done
 record "-device xen-amd-iommu-v2,help documents every property" $rc

@@ -978,15 +978,34 @@ static void test_hostile_dma_targets(void)
     g_assert_false(qxai_readq(x, QXAI_STATUS) & QXAI_ST_CMD_RUN);
     g_assert_cmpuint(ring_ptr(x, QXAI_EVT_TAIL), ==, 2);
 
-    /* An event log in unassigned space: stopped, nothing written anywhere */
+    /* A store into unassigned space: the same hardware error */
+    qxai_control_clear(x, QXAI_CTRL_CMD_BUF_EN);
+    qxai_writeq(x, QXAI_CMD_BASE, x->cmd | 8ULL << 56);
+    qxai_writeq(x, QXAI_CMD_HEAD, 0);
+    qxai_writeq(x, QXAI_CMD_TAIL, 0);
+    qxai_control_set(x, QXAI_CTRL_CMD_BUF_EN);
+    qxai_submit(x, qxai_cmd(QXAI_CMD_COMPLETION_WAIT,
+                            0xfffff000000ULL | 1), 0x70);
+    g_assert_false(qxai_readq(x, QXAI_STATUS) & QXAI_ST_CMD_RUN);
+    g_assert_cmpuint(ring_ptr(x, QXAI_EVT_TAIL), ==, 3);
+    qxai_log_entry(x, x->evt, 2, ev);
+    g_assert_cmphex(ev[0] >> 60, ==, QXAI_EVT_COMMAND_HW_ERROR);
+    g_assert_cmphex(ev[1], ==, 0xfffff000000ULL);
+
+    /*
+     * An event log in unassigned space: stopped, nothing written
+     * anywhere, the entry counted as dropped
+     */
     qxai_control_clear(x, QXAI_CTRL_EVT_LOG_EN | QXAI_CTRL_CMD_BUF_EN);
     qxai_writeq(x, QXAI_EVT_BASE, 0xfffff000000ULL | 8ULL << 56);
     qxai_writeq(x, QXAI_CMD_BASE, x->cmd | 8ULL << 56);
     qxai_writeq(x, QXAI_CMD_HEAD, 0);
     qxai_writeq(x, QXAI_CMD_TAIL, 0);
     qxai_control_set(x, QXAI_CTRL_EVT_LOG_EN | QXAI_CTRL_CMD_BUF_EN);
+    g_assert_cmpuint(info_uint(x, "log-drops"), ==, 0);
     qxai_submit(x, 0, 0);
     g_assert_false(qxai_readq(x, QXAI_STATUS) & QXAI_ST_EVT_RUN);
+    g_assert_cmpuint(info_uint(x, "log-drops"), ==, 1);
 
     /* After all that the device still works */
     qxai_control_clear(x, QXAI_CTRL_CMD_BUF_EN);
