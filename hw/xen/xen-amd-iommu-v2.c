@@ -716,14 +716,17 @@ static void xai_reg_written(XenAmdIommuV2Engine *e, int reg, uint64_t old)
     } frozen[] = {
         { XAI_R_CMD_BASE, XAI_STATUS_CMD_BUF_RUN },
         { XAI_R_CMD_HEAD, XAI_STATUS_CMD_BUF_RUN },
-        { XAI_R_EVT_BASE, XAI_STATUS_EVT_LOG_RUN },
-        { XAI_R_EVT_TAIL, XAI_STATUS_EVT_LOG_RUN },
-        { XAI_R_PPR_BASE, XAI_STATUS_PPR_LOG_RUN },
-        { XAI_R_PPR_TAIL, XAI_STATUS_PPR_LOG_RUN },
     };
     int i;
 
-    /* The producer side of a running ring belongs to the IOMMU (3.4). */
+    /*
+     * The consumer side of the running command buffer belongs to the
+     * IOMMU (3.4): its base and head stay as they are while it runs. The
+     * logs' base and tail do not: Linux reprograms a log that still runs
+     * (after kexec or hibernation 6.1 leaves PPRLogEn set; kdump keeps
+     * the PPR log running) and counts on its writes, and every append
+     * reads and checks base, head and tail afresh.
+     */
     for (i = 0; i < ARRAY_SIZE(frozen); i++) {
         if (frozen[i].reg == reg && xai_status(e, frozen[i].run) &&
             e->regs[reg] != old) {

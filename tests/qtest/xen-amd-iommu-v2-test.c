@@ -989,16 +989,73 @@ static void test_hostile_pointers(void)
     qxai_log_entry(x, x->evt, 0, ev);
     g_assert_cmphex(ev[0] >> 60, ==, QXAI_EVT_COMMAND_HW_ERROR);
 
-    /* Head and bases are frozen while their ring runs */
+    /* The command buffer's head and base are frozen while it runs */
     qxai_writeq(x, QXAI_CMD_TAIL, 0);
     qxai_control_restart(x, QXAI_CTRL_CMD_BUF_EN);
     qxai_writeq(x, QXAI_CMD_HEAD, 0x50);
     g_assert_cmphex(qxai_readq(x, QXAI_CMD_HEAD), ==, 0);
-    qxai_writeq(x, QXAI_EVT_BASE, 0x1000);
-    g_assert_cmphex(qxai_readq(x, QXAI_EVT_BASE) & ~(0xfULL << 56), ==,
-                    x->evt);
-    qxai_writeq(x, QXAI_EVT_TAIL, 0x50);
-    g_assert_cmphex(ring_ptr(x, QXAI_EVT_TAIL), ==, 1);
+    qxai_writeq(x, QXAI_CMD_BASE, 0x1000);
+    g_assert_cmphex(qxai_readq(x, QXAI_CMD_BASE) & ~(0xfULL << 56), ==,
+                    x->cmd);
+    qxai_stop(x);
+}
+
+/*
+ * Linux reprograms logs that still run: 6.1 leaves PPRLogEn set across
+ * kexec and hibernation (its iommu_disable() clears IommuEn only), and
+ * kdump keeps the PPR log running; each then writes a new base in two
+ * halves, head and tail 0, and sets the enables. The next entries go to
+ * the new buffer, from its start.
+ */
+static void test_log_reprogram_while_running(void)
+{
+    QXenAmdIommuV2 *x = start_running();
+    uint64_t fresh = guest_alloc(&x->alloc, 4096);
+    uint64_t e[2];
+    QDict *rsp;
+    int i;
+
+    for (i = 0; i < 3; i++) {
+        qobject_unref(inject_ppr(x, 0x10, -1, i, 0x4, 0x1000));
+    }
+    g_assert_cmpuint(ring_ptr(x, QXAI_PPR_TAIL), ==, 3);
+    /* 6.1's iommu_disable(), then a new kernel's early enable */
+    qxai_control_clear(x, QXAI_CTRL_CMD_BUF_EN | QXAI_CTRL_EVT_LOG_EN |
+                       QXAI_CTRL_IOMMU_EN);
+    qxai_control_set(x, QXAI_CTRL_IOMMU_EN);
+    g_assert(qxai_readq(x, QXAI_STATUS) & QXAI_ST_PPR_RUN);
+
+    qtest_memset(x->qts, fresh, 0, 4096);
+    qxai_writel(x, QXAI_PPR_BASE, (uint32_t)fresh);
+    qxai_writel(x, QXAI_PPR_BASE + 4, (fresh >> 32) | 8 << 24);
+    qxai_writel(x, QXAI_PPR_HEAD, 0);
+    qxai_writel(x, QXAI_PPR_TAIL, 0);
+    qxai_control_set(x, QXAI_CTRL_PPR_LOG_EN | QXAI_CTRL_PPR_EN);
+    g_assert_cmphex(qxai_readq(x, QXAI_PPR_BASE) & ~(0xfULL << 56), ==,
+                    fresh);
+    g_assert_cmpuint(ring_ptr(x, QXAI_PPR_TAIL), ==, 0);
+
+    rsp = inject_ppr(x, 0x77, -1, 9, 0x4, 0x5000);
+    g_assert(qdict_haskey(rsp, "return"));
+    qobject_unref(rsp);
+    g_assert_cmpuint(ring_ptr(x, QXAI_PPR_TAIL), ==, 1);
+    qxai_log_entry(x, fresh, 0, e);
+    g_assert_cmphex(e[0] & 0xffff, ==, 0x77);
+    g_assert_cmphex(e[1], ==, 0x5000);
+    qxai_log_entry(x, x->ppr, 3, e);
+    g_assert_cmphex(e[0], ==, 0);           /* the old buffer: untouched */
+
+    /* The event log likewise, while it runs (kdump's PPR-like case) */
+    qxai_control_set(x, QXAI_CTRL_EVT_LOG_EN | QXAI_CTRL_CMD_BUF_EN);
+    qtest_memset(x->qts, fresh, 0, 4096);
+    qxai_writeq(x, QXAI_EVT_BASE, fresh | 8ULL << 56);
+    qxai_writeq(x, QXAI_EVT_HEAD, 0);
+    qxai_writeq(x, QXAI_EVT_TAIL, 0);
+    qxai_control_restart(x, QXAI_CTRL_CMD_BUF_EN);
+    qxai_submit(x, 0, 0);                   /* illegal: an event */
+    g_assert_cmpuint(ring_ptr(x, QXAI_EVT_TAIL), ==, 1);
+    qxai_log_entry(x, fresh, 0, e);
+    g_assert_cmphex(e[0] >> 60, ==, QXAI_EVT_ILLEGAL_COMMAND);
     qxai_stop(x);
 }
 
@@ -3084,6 +3141,8 @@ int main(int argc, char **argv)
     qtest_add_func("/xen-amd-iommu-v2/log/ppr", test_ppr_log);
     qtest_add_func("/xen-amd-iommu-v2/log/ppr-pasid-width",
                    test_ppr_pasid_width);
+    qtest_add_func("/xen-amd-iommu-v2/log/reprogram-while-running",
+                   test_log_reprogram_while_running);
     qtest_add_func("/xen-amd-iommu-v2/hostile/ring-lengths",
                    test_hostile_ring_lengths);
     qtest_add_func("/xen-amd-iommu-v2/hostile/pointers",
