@@ -944,7 +944,14 @@ bool xen_amd_iommu_v2_engine_post_load(XenAmdIommuV2Engine *e)
             (!(ctrl & XAI_CTRL_IOMMU_EN) || !(ctrl & rings[i].enable))) {
             return false;
         }
-        if (!xai_ring_entries(e->regs[rings[i].base])) {
+        /*
+         * A running command buffer cannot get a reserved length (its base
+         * is frozen): from a stream, stop it. A log can (the guest may
+         * rewrite a running log's base); its next entry stops it with
+         * overflow, as on the source.
+         */
+        if (rings[i].base == XAI_R_CMD_BASE &&
+            !xai_ring_entries(e->regs[rings[i].base])) {
             e->regs[XAI_R_STATUS] &= ~rings[i].run;
         }
     }

@@ -723,7 +723,7 @@ static void expect_illegal(QXenAmdIommuV2 *x, uint64_t q0, uint64_t q1,
                            uint32_t evt_index)
 {
     uint32_t head = ring_ptr(x, QXAI_CMD_HEAD);
-    uint64_t ev[2];
+    uint64_t ev[2], illegal;
 
     qxai_submit(x, q0, q1);
     g_assert_cmpuint(ring_ptr(x, QXAI_CMD_HEAD), ==, head);
@@ -732,10 +732,16 @@ static void expect_illegal(QXenAmdIommuV2 *x, uint64_t q0, uint64_t q1,
     qxai_log_entry(x, x->evt, evt_index, ev);
     g_assert_cmphex(ev[0] >> 60, ==, QXAI_EVT_ILLEGAL_COMMAND);
     g_assert_cmphex(ev[1], ==, x->cmd + head * 16);
-    /* Rewriting CONTROL with CmdBufEn still set is not a restart */
+    /*
+     * Rewriting CONTROL with CmdBufEn still set is not a restart: the bad
+     * command is not run again (no second event)
+     */
+    illegal = info_uint(x, "illegal-commands");
     qxai_control_set(x, QXAI_CTRL_COMWAIT_INT_EN);
     g_assert_false(qxai_readq(x, QXAI_STATUS) & QXAI_ST_CMD_RUN);
     g_assert_cmpuint(ring_ptr(x, QXAI_CMD_HEAD), ==, head);
+    g_assert_cmpuint(ring_ptr(x, QXAI_EVT_TAIL), ==, evt_index + 1);
+    g_assert_cmpuint(info_uint(x, "illegal-commands"), ==, illegal);
     qxai_control_clear(x, QXAI_CTRL_COMWAIT_INT_EN);
 
     /* The driver skips the bad command and restarts the buffer */
@@ -1007,16 +1013,48 @@ static void test_hostile_pointers(void)
  * halves, head and tail 0, and sets the enables. The next entries go to
  * the new buffer, from its start.
  */
+/* A PPR log stopped, its overflow cleared, started with these values */
+static void ppr_log_start(QXenAmdIommuV2 *x, uint64_t base, uint32_t head,
+                          uint32_t tail)
+{
+    qxai_control_clear(x, QXAI_CTRL_PPR_LOG_EN);
+    qxai_writeq(x, QXAI_STATUS, QXAI_ST_PPR_OVERFLOW | QXAI_ST_PPR_INT);
+    qxai_writeq(x, QXAI_PPR_BASE, base);
+    qxai_writeq(x, QXAI_PPR_HEAD, (uint64_t)head << 4);
+    qxai_writeq(x, QXAI_PPR_TAIL, (uint64_t)tail << 4);
+    qxai_control_set(x, QXAI_CTRL_PPR_LOG_EN);
+    g_assert(qxai_readq(x, QXAI_STATUS) & QXAI_ST_PPR_RUN);
+}
+
+/* The next page request overflows the running PPR log: it stops, once */
+static void expect_ppr_overflow(QXenAmdIommuV2 *x)
+{
+    uint64_t irqs = info_uint(x, "interrupts");
+    QDict *rsp = inject_ppr(x, 0x66, -1, 1, 0x4, 0x6000);
+
+    g_assert(qdict_haskey(rsp, "error"));
+    qobject_unref(rsp);
+    g_assert(qxai_readq(x, QXAI_STATUS) & QXAI_ST_PPR_OVERFLOW);
+    g_assert_false(qxai_readq(x, QXAI_STATUS) & QXAI_ST_PPR_RUN);
+    g_assert_cmpuint(info_uint(x, "interrupts"), ==, irqs + 1);
+}
+
 static void test_log_reprogram_while_running(void)
 {
     QXenAmdIommuV2 *x = start_running();
     uint64_t fresh = guest_alloc(&x->alloc, 4096);
-    uint64_t e[2];
+    uint64_t big = guest_alloc(&x->alloc, 8192), evt = guest_alloc(&x->alloc,
+                                                                    4096);
+    uint64_t e[2], old[3][2];
     QDict *rsp;
     int i;
 
+    qxai_writeq(x, QXAI_CONTROL, qxai_readq(x, QXAI_CONTROL) |
+                QXAI_CTRL_PPR_INT_EN);
+    msi_to_ram(x);
     for (i = 0; i < 3; i++) {
         qobject_unref(inject_ppr(x, 0x10, -1, i, 0x4, 0x1000));
+        qxai_log_entry(x, x->ppr, i, old[i]);
     }
     g_assert_cmpuint(ring_ptr(x, QXAI_PPR_TAIL), ==, 3);
     /* 6.1's iommu_disable(), then a new kernel's early enable */
@@ -1042,19 +1080,50 @@ static void test_log_reprogram_while_running(void)
     qxai_log_entry(x, fresh, 0, e);
     g_assert_cmphex(e[0] & 0xffff, ==, 0x77);
     g_assert_cmphex(e[1], ==, 0x5000);
+    /* the old buffer: as it was, nothing after it */
+    for (i = 0; i < 3; i++) {
+        qxai_log_entry(x, x->ppr, i, e);
+        g_assert_cmphex(e[0], ==, old[i][0]);
+        g_assert_cmphex(e[1], ==, old[i][1]);
+    }
     qxai_log_entry(x, x->ppr, 3, e);
-    g_assert_cmphex(e[0], ==, 0);           /* the old buffer: untouched */
+    g_assert_cmphex(e[0], ==, 0);
 
-    /* The event log likewise, while it runs (kdump's PPR-like case) */
+    /*
+     * Hostile rewrites of a running log end as a full log does: overflow,
+     * the log stopped, one interrupt; nothing written outside the ring
+     */
+    ppr_log_start(x, big | 8ULL << 56, 0, 0);
+    qxai_writeq(x, QXAI_PPR_BASE, big | 7ULL << 56);    /* reserved length */
+    expect_ppr_overflow(x);
+    ppr_log_start(x, big | 9ULL << 56, 0, 300);         /* 512 entries */
+    qxai_writeq(x, QXAI_PPR_BASE, big | 8ULL << 56);    /* tail now beyond */
+    expect_ppr_overflow(x);
+    ppr_log_start(x, big | 8ULL << 56, 5, 0);
+    qxai_writeq(x, QXAI_PPR_TAIL, 4 << 4);              /* head - 1: full */
+    expect_ppr_overflow(x);
+    qxai_log_entry(x, big, 4, e);
+    g_assert_cmphex(e[0], ==, 0);
+    /* A larger ring, written while running, is used at once */
+    ppr_log_start(x, big | 8ULL << 56, 0, 255);
+    qxai_writeq(x, QXAI_PPR_BASE, big | 9ULL << 56);
+    rsp = inject_ppr(x, 0x55, -1, 2, 0x4, 0x7000);
+    g_assert(qdict_haskey(rsp, "return"));
+    qobject_unref(rsp);
+    g_assert_cmpuint(ring_ptr(x, QXAI_PPR_TAIL), ==, 256);
+    qxai_log_entry(x, big, 255, e);
+    g_assert_cmphex(e[0] & 0xffff, ==, 0x55);
+
+    /* The event log likewise, while it runs */
     qxai_control_set(x, QXAI_CTRL_EVT_LOG_EN | QXAI_CTRL_CMD_BUF_EN);
-    qtest_memset(x->qts, fresh, 0, 4096);
-    qxai_writeq(x, QXAI_EVT_BASE, fresh | 8ULL << 56);
+    qtest_memset(x->qts, evt, 0, 4096);
+    qxai_writeq(x, QXAI_EVT_BASE, evt | 8ULL << 56);
     qxai_writeq(x, QXAI_EVT_HEAD, 0);
     qxai_writeq(x, QXAI_EVT_TAIL, 0);
     qxai_control_restart(x, QXAI_CTRL_CMD_BUF_EN);
     qxai_submit(x, 0, 0);                   /* illegal: an event */
     g_assert_cmpuint(ring_ptr(x, QXAI_EVT_TAIL), ==, 1);
-    qxai_log_entry(x, fresh, 0, e);
+    qxai_log_entry(x, evt, 0, e);
     g_assert_cmphex(e[0] >> 60, ==, QXAI_EVT_ILLEGAL_COMMAND);
     qxai_stop(x);
 }
@@ -1661,6 +1730,7 @@ static void test_remap_invalidation(void)
     qxai_submit(r->x, qxai_cmd(QXAI_CMD_INV_IOMMU_PAGES,
                                (uint64_t)(DOMID + 1) << 32),
                 0x7ffffffffffff000ULL | 1);
+    qtest_writeq(r->x->qts, dst, 0);
     edu_copy(r, iova, iova_dst);
     g_assert_cmphex(qtest_readq(r->x->qts, dst), ==, 0xbbbb);
     qxai_submit(r->x, qxai_cmd(QXAI_CMD_INV_IOMMU_PAGES,
@@ -1684,6 +1754,7 @@ static void test_remap_invalidation(void)
     edu_copy(r, iova, iova_dst);
     g_assert_cmphex(qtest_readq(r->x->qts, dst), ==, 0xaaaa);
     map4(r, root, iova, b, PTE_IR);
+    qtest_writeq(r->x->qts, dst, 0);
     edu_copy(r, iova, iova_dst);
     g_assert_cmphex(qtest_readq(r->x->qts, dst), ==, 0xaaaa);
     qxai_submit(r->x, qxai_cmd(QXAI_CMD_INV_ALL, 0), 0);
@@ -3073,6 +3144,40 @@ static void test_migration_reserved_config(void)
 }
 
 /*
+ * A guest may give a running log a reserved length (its base takes
+ * writes while it runs): its next entry stops it with overflow. Migrated
+ * in that state, the destination does the same, not stop it silently.
+ */
+static void test_migration_log_reserved_length(void)
+{
+    g_autofree char *path = g_strdup_printf("%s/xai-rl-%d.mig",
+                                            g_get_tmp_dir(), getpid());
+    g_autofree char *uri = g_strdup_printf("file:%s", path);
+    QXenAmdIommuV2 *src = start_running(), *dst;
+    g_autofree gchar *stream = NULL;
+    QTestState *dqts;
+    QDict *rsp;
+    size_t sec;
+    gsize len;
+
+    qxai_writeq(src, QXAI_PPR_BASE, src->ppr | 7ULL << 56);
+    g_assert(qxai_readq(src, QXAI_STATUS) & QXAI_ST_PPR_RUN);
+    save_stream(src, path, &stream, &len, &sec);
+
+    dqts = start_incoming(uri);
+    qtest_qmp_eventwait(dqts, "RESUME");
+    dst = qxai_attach(dqts, DEVFN, true);
+    g_assert(qxai_readq(dst, QXAI_STATUS) & QXAI_ST_PPR_RUN);
+    rsp = inject_ppr(dst, 0x10, -1, 1, 0x4, 0x1000);
+    g_assert(qdict_haskey(rsp, "error"));
+    qobject_unref(rsp);
+    g_assert(qxai_readq(dst, QXAI_STATUS) & QXAI_ST_PPR_OVERFLOW);
+    g_assert_false(qxai_readq(dst, QXAI_STATUS) & QXAI_ST_PPR_RUN);
+    qxai_stop(dst);
+    unlink(path);
+}
+
+/*
  * With ppr=off the PPR status bits do not exist (a write of ones cannot
  * clear them): a stream that sets them is refused.
  */
@@ -3201,6 +3306,8 @@ int main(int argc, char **argv)
                    test_migration_reserved_config);
     qtest_add_func("/xen-amd-iommu-v2/migration/absent-status",
                    test_migration_absent_status);
+    qtest_add_func("/xen-amd-iommu-v2/migration/log-reserved-length",
+                   test_migration_log_reserved_length);
     qtest_add_func("/xen-amd-iommu-v2/migration/unknown-version",
                    test_migration_unknown_version);
     return g_test_run();
