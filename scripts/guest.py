@@ -334,7 +334,14 @@ def boot(qemu=DEFAULT_QEMU, kernel="6.1", iommu="amd-iommu", timeout=180,
         "qemu_stderr": stderr.strip().splitlines()[-20:],
     }
     result.update(analyse(seen.decode("utf-8", "replace"), host_sum))
-    result["ok"] = result["reached_done"] and result["checksum"]["match"]
+    # A sanitizer report or a crash while the guest shuts down fails the
+    # run as much as one before its report does.
+    result["sanitizer_report"] = bool(re.search(
+        r"ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer",
+        stderr))
+    result["ok"] = (result["reached_done"] and result["checksum"]["match"]
+                    and not result["sanitizer_report"] and
+                    (not powered_off or proc.returncode == 0))
     if expect_iommu:
         result["ok"] = (result["ok"] and result["found_iommu"] and
                         result["control"]["key_bits"].get("IommuEn", False))

@@ -73,7 +73,7 @@ for guest in iommu plain; do
        ! grep -q '^FAIL' "$log_dir/xen-companion-$guest.log"; then
         echo "FAIL: xen (patched, $guest) end to end (exit status $rc;" \
              "see $log_dir/xen-companion-$guest.log)"
-        tail -n 20 "$log_dir/xen-companion-$guest.log"
+        tail -n 20 "$log_dir/xen-companion-$guest.log" | sed 's/^/  /'
     fi
     [ $rc = 0 ] || status=1
     if [ $guest = iommu ]; then
