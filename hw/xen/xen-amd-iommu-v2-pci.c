@@ -147,8 +147,8 @@ static void xai_space_unmap_all(XenAmdIommuV2Space *sp)
 
 /*
  * Bus numbers of secondary buses change when firmware programs bridges,
- * so they are read at each request; the root bus is always bus 0 and
- * this is the hot path of every DMA.
+ * so they are read at each request; bus 0 needs no lookup, and this is
+ * the hot path of every DMA.
  */
 static uint16_t xai_space_devid(XenAmdIommuV2Space *sp)
 {
@@ -244,7 +244,8 @@ static XenAmdIommuV2Space *xai_space_new(XenAmdIommuV2State *s, PCIBus *bus,
 
     sp->s = s;
     sp->bus = bus;
-    sp->root_bus = pci_bus_is_root(bus);
+    /* Bus 0 (an expander's root bus has a number of its own) */
+    sp->root_bus = pci_bus_is_root(bus) && !pci_bus_num(bus);
     sp->devfn = devfn;
     memory_region_init(&sp->root, OBJECT(s), name, UINT64_MAX);
     memory_region_init_iommu(&sp->iommu, sizeof(sp->iommu),
