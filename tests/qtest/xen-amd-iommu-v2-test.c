@@ -3069,6 +3069,26 @@ static const char *incoming_result(const char *uri)
     return incoming_result_with(uri, "");
 }
 
+/* @n bytes of @want in the stream from @sec on, found exactly once */
+static char *stream_find_once(gchar *stream, gsize len, size_t sec,
+                              const void *want, size_t n)
+{
+    char *at = memmem(stream + sec, len - sec, want, n);
+
+    g_assert(at);
+    g_assert_null(memmem(at + 1, stream + len - at - 1, want, n));
+    return at;
+}
+
+/* The stream as patched, written back and loaded into a device @opts */
+static const char *load_patched(const char *path, const char *uri,
+                                const gchar *stream, gsize len,
+                                const char *opts)
+{
+    g_assert(g_file_set_contents(path, stream, len, NULL));
+    return incoming_result_with(uri, opts);
+}
+
 /*
  * A stream in which the command buffer runs while the guest has it
  * disabled (no QEMU writes that) is refused: loaded, the next tail write
@@ -3083,7 +3103,7 @@ static void test_migration_inconsistent_status(void)
     uint64_t ctrl = qxai_readq(src, QXAI_CONTROL);
     g_autofree gchar *stream = NULL;
     uint8_t want[8];
-    const char *at;
+    char *at;
     size_t sec;
     gsize len;
 
@@ -3095,13 +3115,9 @@ static void test_migration_inconsistent_status(void)
 
     /* The registers go as big-endian quadwords: find CONTROL's, once */
     stq_be_p(want, ctrl);
-    at = memmem(stream + sec, len - sec, want, 8);
-    g_assert(at);
-    g_assert_null(memmem(at + 1, stream + len - at - 1, want, 8));
-    stq_be_p((void *)at, ctrl & ~QXAI_CTRL_CMD_BUF_EN);
-    g_assert(g_file_set_contents(path, stream, len, NULL));
-
-    g_assert_cmpstr(incoming_result(uri), ==, "failed");
+    at = stream_find_once(stream, len, sec, want, 8);
+    stq_be_p(at, ctrl & ~QXAI_CTRL_CMD_BUF_EN);
+    g_assert_cmpstr(load_patched(path, uri, stream, len, ""), ==, "failed");
     unlink(path);
 }
 
@@ -3128,18 +3144,14 @@ static void test_migration_reserved_config(void)
         head[i] = qpci_config_readb(src->dev, i);
     }
     save_stream(src, path, &stream, &len, &sec);
-    cfg = memmem(stream + sec, len - sec, head, 16);
-    g_assert(cfg);
-    g_assert_null(memmem(cfg + 1, stream + len - cfg - 1, head, 16));
+    cfg = stream_find_once(stream, len, sec, head, 16);
     g_assert_cmpstr(incoming_result(uri), ==, "completed");
 
     cfg[cap + 11] |= 0x80;                  /* High, bit 31 */
-    g_assert(g_file_set_contents(path, stream, len, NULL));
-    g_assert_cmpstr(incoming_result(uri), ==, "failed");
+    g_assert_cmpstr(load_patched(path, uri, stream, len, ""), ==, "failed");
     cfg[cap + 11] &= ~0x80;
     cfg[cap + 4] |= 0x02;                   /* Low, bit 1 */
-    g_assert(g_file_set_contents(path, stream, len, NULL));
-    g_assert_cmpstr(incoming_result(uri), ==, "failed");
+    g_assert_cmpstr(load_patched(path, uri, stream, len, ""), ==, "failed");
     unlink(path);
 }
 
@@ -3204,14 +3216,11 @@ static void test_migration_absent_status(void)
                     "completed");
     /* Registers go in order, big-endian: STATUS is 12 after CONTROL */
     stq_be_p(want, ctrl);
-    at = memmem(stream + sec, len - sec, want, 8);
-    g_assert(at);
-    at += 12 * 8;
+    at = stream_find_once(stream, len, sec, want, 8) + 12 * 8;
     g_assert_cmphex(ldq_be_p(at), ==, status);
     stq_be_p(at, status | QXAI_ST_PPR_INT);
-    g_assert(g_file_set_contents(path, stream, len, NULL));
-    g_assert_cmpstr(incoming_result_with(uri, ",ppr=off,eph=off"), ==,
-                    "failed");
+    g_assert_cmpstr(load_patched(path, uri, stream, len, ",ppr=off,eph=off"),
+                    ==, "failed");
     unlink(path);
 }
 
