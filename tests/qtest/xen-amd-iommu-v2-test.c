@@ -1699,22 +1699,45 @@ static void test_remap_hostile_tables(void)
     remap_stop(r);
 }
 
+/*
+ * The IOMMU on, iova mapped to page a (0xaaaa), page b holding 0xbbbb,
+ * iova_dst mapped to dst; one copy through edu has cached iova's page
+ */
+typedef struct Cached {
+    uint64_t a, b, dst, root;
+} Cached;
+
+static void cached_start(Remap *r, Cached *c, uint64_t iova,
+                         uint64_t iova_dst)
+{
+    c->a = page(r);
+    c->b = page(r);
+    c->dst = page(r);
+    c->root = map4(r, 0, iova, c->a, PTE_IR);
+    map4(r, c->root, iova_dst, c->dst, PTE_IR | PTE_IW);
+    set_dte(r, c->root | DTE_MODE(4) | DTE_V | DTE_TV | DTE_IR | DTE_IW,
+            DOMID);
+    iommu_on(r);
+    qtest_writeq(r->x->qts, c->a, 0xaaaa);
+    qtest_writeq(r->x->qts, c->b, 0xbbbb);
+    edu_copy(r, iova, iova_dst);
+    g_assert_cmphex(qtest_readq(r->x->qts, c->dst), ==, 0xaaaa);
+}
+
 /* A cached translation is never used after its invalidation completes */
 static void test_remap_invalidation(void)
 {
     Remap *r = remap_start();
-    uint64_t a = page(r), b = page(r), dst = page(r);
     uint64_t iova = 0x00300000, iova_dst = 0x00310000;
-    uint64_t root = map4(r, 0, iova, a, PTE_IR);
     uint64_t sem = guest_alloc(&r->x->alloc, 8);
+    Cached c;
+    uint64_t a, b, dst, root;
 
-    map4(r, root, iova_dst, dst, PTE_IR | PTE_IW);
-    set_dte(r, root | DTE_MODE(4) | DTE_V | DTE_TV | DTE_IR | DTE_IW, DOMID);
-    iommu_on(r);
-    qtest_writeq(r->x->qts, a, 0xaaaa);
-    qtest_writeq(r->x->qts, b, 0xbbbb);
-    edu_copy(r, iova, iova_dst);
-    g_assert_cmphex(qtest_readq(r->x->qts, dst), ==, 0xaaaa);
+    cached_start(r, &c, iova, iova_dst);
+    a = c.a;
+    b = c.b;
+    dst = c.dst;
+    root = c.root;
 
     /* Remap iova to b; invalidate that page in domain DOMID; wait */
     map4(r, root, iova, b, PTE_IR);
@@ -1770,25 +1793,17 @@ static void test_remap_invalidation(void)
 static void test_remap_prefetch_inval(void)
 {
     Remap *r = remap_start();
-    uint64_t a = page(r), b = page(r), dst = page(r);
     uint64_t iova = 0x00300000, iova_dst = 0x00310000;
-    uint64_t root = map4(r, 0, iova, a, PTE_IR);
+    Cached c;
 
-    map4(r, root, iova_dst, dst, PTE_IR | PTE_IW);
-    set_dte(r, root | DTE_MODE(4) | DTE_V | DTE_TV | DTE_IR | DTE_IW, DOMID);
-    iommu_on(r);
-    qtest_writeq(r->x->qts, a, 0xaaaa);
-    qtest_writeq(r->x->qts, b, 0xbbbb);
-    edu_copy(r, iova, iova_dst);
-    g_assert_cmphex(qtest_readq(r->x->qts, dst), ==, 0xaaaa);
-
-    map4(r, root, iova, b, PTE_IR);
+    cached_start(r, &c, iova, iova_dst);
+    map4(r, c.root, iova, c.b, PTE_IR);
     qxai_submit(r->x, qxai_cmd(QXAI_CMD_PREFETCH_PAGES,
                                1ULL << 24 | EDU_DEVID), iova | 1ULL << 4);
     g_assert(qxai_readq(r->x, QXAI_STATUS) & QXAI_ST_CMD_RUN);
     g_assert_cmpuint(ring_ptr(r->x, QXAI_EVT_TAIL), ==, 0);
     edu_copy(r, iova, iova_dst);
-    g_assert_cmphex(qtest_readq(r->x->qts, dst), ==, 0xbbbb);
+    g_assert_cmphex(qtest_readq(r->x->qts, c.dst), ==, 0xbbbb);
     remap_stop(r);
 }
 
