@@ -1731,58 +1731,53 @@ static void test_remap_invalidation(void)
     uint64_t iova = 0x00300000, iova_dst = 0x00310000;
     uint64_t sem = guest_alloc(&r->x->alloc, 8);
     Cached c;
-    uint64_t a, b, dst, root;
 
     cached_start(r, &c, iova, iova_dst);
-    a = c.a;
-    b = c.b;
-    dst = c.dst;
-    root = c.root;
 
-    /* Remap iova to b; invalidate that page in domain DOMID; wait */
-    map4(r, root, iova, b, PTE_IR);
+    /* Remap iova to page b; invalidate that page in domain DOMID; wait */
+    map4(r, c.root, iova, c.b, PTE_IR);
     qxai_submit(r->x, qxai_cmd(QXAI_CMD_INV_IOMMU_PAGES,
                                (uint64_t)DOMID << 32), iova);
     qxai_submit(r->x, qxai_cmd(QXAI_CMD_COMPLETION_WAIT, sem | 1), 1);
     g_assert_cmphex(qtest_readq(r->x->qts, sem), ==, 1);
     edu_copy(r, iova, iova_dst);
-    g_assert_cmphex(qtest_readq(r->x->qts, dst), ==, 0xbbbb);
+    g_assert_cmphex(qtest_readq(r->x->qts, c.dst), ==, 0xbbbb);
 
     /* Another domain's invalidation does not count; a range one does */
-    map4(r, root, iova, a, PTE_IR);
+    map4(r, c.root, iova, c.a, PTE_IR);
     qxai_submit(r->x, qxai_cmd(QXAI_CMD_INV_IOMMU_PAGES,
                                (uint64_t)(DOMID + 1) << 32),
                 0x7ffffffffffff000ULL | 1);
-    qtest_writeq(r->x->qts, dst, 0);
+    qtest_writeq(r->x->qts, c.dst, 0);
     edu_copy(r, iova, iova_dst);
-    g_assert_cmphex(qtest_readq(r->x->qts, dst), ==, 0xbbbb);
+    g_assert_cmphex(qtest_readq(r->x->qts, c.dst), ==, 0xbbbb);
     qxai_submit(r->x, qxai_cmd(QXAI_CMD_INV_IOMMU_PAGES,
                                (uint64_t)DOMID << 32),
                 0x7ffffffffffff000ULL | 1);
     edu_copy(r, iova, iova_dst);
-    g_assert_cmphex(qtest_readq(r->x->qts, dst), ==, 0xaaaa);
+    g_assert_cmphex(qtest_readq(r->x->qts, c.dst), ==, 0xaaaa);
 
     /* DTE changes take effect after INVALIDATE_DEVTAB_ENTRY */
-    set_dte(r, root | DTE_MODE(4) | DTE_V | DTE_TV, DOMID | DTE1_SA);
+    set_dte(r, c.root | DTE_MODE(4) | DTE_V | DTE_TV, DOMID | DTE1_SA);
     qxai_submit(r->x, qxai_cmd(QXAI_CMD_INV_DEVTAB_ENTRY, EDU_DEVID), 0);
-    qtest_writeq(r->x->qts, dst, 0);
+    qtest_writeq(r->x->qts, c.dst, 0);
     edu_copy(r, iova, iova_dst);
-    g_assert_cmphex(qtest_readq(r->x->qts, dst), ==, 0);
+    g_assert_cmphex(qtest_readq(r->x->qts, c.dst), ==, 0);
     /* and SA suppressed the faults' events */
     g_assert_cmpuint(ring_ptr(r->x, QXAI_EVT_TAIL), ==, 0);
 
     /* INVALIDATE_IOMMU_ALL drops everything: a stale page goes */
-    set_dte(r, root | DTE_MODE(4) | DTE_V | DTE_TV | DTE_IR | DTE_IW, DOMID);
+    set_dte(r, c.root | DTE_MODE(4) | DTE_V | DTE_TV | DTE_IR | DTE_IW, DOMID);
     qxai_submit(r->x, qxai_cmd(QXAI_CMD_INV_DEVTAB_ENTRY, EDU_DEVID), 0);
     edu_copy(r, iova, iova_dst);
-    g_assert_cmphex(qtest_readq(r->x->qts, dst), ==, 0xaaaa);
-    map4(r, root, iova, b, PTE_IR);
-    qtest_writeq(r->x->qts, dst, 0);
+    g_assert_cmphex(qtest_readq(r->x->qts, c.dst), ==, 0xaaaa);
+    map4(r, c.root, iova, c.b, PTE_IR);
+    qtest_writeq(r->x->qts, c.dst, 0);
     edu_copy(r, iova, iova_dst);
-    g_assert_cmphex(qtest_readq(r->x->qts, dst), ==, 0xaaaa);
+    g_assert_cmphex(qtest_readq(r->x->qts, c.dst), ==, 0xaaaa);
     qxai_submit(r->x, qxai_cmd(QXAI_CMD_INV_ALL, 0), 0);
     edu_copy(r, iova, iova_dst);
-    g_assert_cmphex(qtest_readq(r->x->qts, dst), ==, 0xbbbb);
+    g_assert_cmphex(qtest_readq(r->x->qts, c.dst), ==, 0xbbbb);
     remap_stop(r);
 }
 
