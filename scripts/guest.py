@@ -339,6 +339,10 @@ def boot(qemu=DEFAULT_QEMU, kernel="6.1", iommu="amd-iommu", timeout=180,
     result["sanitizer_report"] = bool(re.search(
         r"ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer",
         stderr))
+    # With -d guest_errors: what the device logged as the guest's mistakes
+    result["device_guest_errors"] = [
+        ln for ln in stderr.splitlines()
+        if ln.startswith("xen-amd-iommu-v2")]
     result["ok"] = (result["reached_done"] and result["checksum"]["match"]
                     and not result["sanitizer_report"] and
                     (not powered_off or proc.returncode == 0))

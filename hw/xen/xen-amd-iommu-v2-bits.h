@@ -67,6 +67,7 @@
 #define XAI_REG_HW_EVT_HI           0x0040
 #define XAI_REG_HW_EVT_LO           0x0048
 #define XAI_REG_HW_EVT_STATUS       0x0050
+#define XAI_REG_EFR2                0x01a0
 #define XAI_REG_CMD_HEAD            0x2000
 #define XAI_REG_CMD_TAIL            0x2008
 #define XAI_REG_EVT_HEAD            0x2010

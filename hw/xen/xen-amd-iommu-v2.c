@@ -111,6 +111,24 @@ static int xai_reg_index(hwaddr offset)
     }
 }
 
+/*
+ * Extended Feature Register 2: defined, none of its features offered, so
+ * it reads 0 like the EFR2 image in the IVHD. Linux (6.0 on) reads it at
+ * every boot, which is no guest error.
+ */
+static bool xai_reg_reads_zero(hwaddr offset)
+{
+    return (offset & ~7ULL) == XAI_REG_EFR2;
+}
+
+static const char *xai_reg_name(int reg, hwaddr offset)
+{
+    if (reg >= 0) {
+        return xai_regs[reg].name;
+    }
+    return xai_reg_reads_zero(offset) ? "efr2" : "reserved";
+}
+
 static inline bool xai_status(XenAmdIommuV2Engine *e, uint64_t bit)
 {
     return e->regs[XAI_R_STATUS] & bit;
@@ -763,14 +781,13 @@ uint64_t xen_amd_iommu_v2_engine_read(XenAmdIommuV2Engine *e, hwaddr addr,
     uint64_t val = 0;
 
     e->counters.register_accesses++;
-    if (reg < 0) {
+    if (reg >= 0) {
+        val = extract64(e->regs[reg], shift, size * 8);
+    } else if (!xai_reg_reads_zero(addr)) {
         qemu_log_mask(LOG_GUEST_ERROR, "%s: read of reserved register "
                       "0x%" HWADDR_PRIx "\n", TYPE_XEN_AMD_IOMMU_V2, addr);
-    } else {
-        val = extract64(e->regs[reg], shift, size * 8);
     }
-    trace_xen_amd_iommu_v2_reg_read(reg < 0 ? "reserved" : xai_regs[reg].name,
-                                    addr, size, val);
+    trace_xen_amd_iommu_v2_reg_read(xai_reg_name(reg, addr), addr, size, val);
     return val;
 }
 
@@ -781,11 +798,13 @@ void xen_amd_iommu_v2_engine_write(XenAmdIommuV2Engine *e, hwaddr addr,
     unsigned shift = (addr & 7) * 8;
     uint64_t mask = MAKE_64BIT_MASK(shift, size * 8);
     uint64_t data = val << shift;
+    uint64_t old, rw, wc;
 
-    e->counters.register_accesses++;    uint64_t old, rw, wc;
-
-    trace_xen_amd_iommu_v2_reg_write(reg < 0 ? "reserved" : xai_regs[reg].name,
-                                     addr, size, val);
+    e->counters.register_accesses++;
+    trace_xen_amd_iommu_v2_reg_write(xai_reg_name(reg, addr), addr, size, val);
+    if (reg < 0 && xai_reg_reads_zero(addr)) {
+        return;     /* read-only, as writes to the EFR are */
+    }
     if (reg < 0) {
         qemu_log_mask(LOG_GUEST_ERROR, "%s: write of reserved register "
                       "0x%" HWADDR_PRIx "\n", TYPE_XEN_AMD_IOMMU_V2, addr);

@@ -540,6 +540,42 @@ static void test_write_masks(void)
     qxai_stop(x);
 }
 
+/*
+ * Extended Feature Register 2 reads 0 at every size and ignores writes,
+ * and Linux's read of it at boot is no guest error; the reserved offset
+ * beside it is (which shows the log does record guest errors).
+ */
+static void test_efr2(void)
+{
+    g_autofree char *log_path = NULL;
+    g_autofree char *extra = NULL;
+    g_autofree char *log = NULL;
+    QXenAmdIommuV2 *x;
+    int fd;
+
+    fd = g_file_open_tmp("xai-efr2-XXXXXX.log", &log_path, NULL);
+    g_assert_cmpint(fd, >=, 0);
+    close(fd);
+    extra = g_strdup_printf("-d guest_errors -D %s", log_path);
+    x = qxai_start("q35", NULL, extra);
+
+    g_assert_cmphex(qxai_readq(x, QXAI_EFR2), ==, 0);
+    qxai_writeq(x, QXAI_EFR2, ~0ULL);
+    qpci_io_writel(x->dev, x->bar, QXAI_EFR2 + 4, 0xffffffff);
+    g_assert_cmphex(qxai_readq(x, QXAI_EFR2), ==, 0);
+    g_assert_cmphex(qpci_io_readl(x->dev, x->bar, QXAI_EFR2 + 4), ==, 0);
+    g_assert_cmphex(qpci_io_readb(x->dev, x->bar, QXAI_EFR2 + 7), ==, 0);
+    g_assert(g_file_get_contents(log_path, &log, NULL, NULL));
+    g_assert_null(strstr(log, "0x1a"));
+    g_free(log);
+
+    g_assert_cmphex(qxai_readq(x, QXAI_EFR2 + 8), ==, 0);
+    g_assert(g_file_get_contents(log_path, &log, NULL, NULL));
+    g_assert_nonnull(strstr(log, "read of reserved register 0x1a8"));
+    qxai_stop(x);
+    unlink(log_path);
+}
+
 static void test_features_off(void)
 {
     QXenAmdIommuV2 *x = qxai_start("q35", "ppr=off,gt=off,ia=off,"
@@ -3250,6 +3286,7 @@ int main(int argc, char **argv)
     qtest_add_func("/xen-amd-iommu-v2/regs/reset", test_reset_values);
     qtest_add_func("/xen-amd-iommu-v2/regs/masks", test_write_masks);
     qtest_add_func("/xen-amd-iommu-v2/regs/features-off", test_features_off);
+    qtest_add_func("/xen-amd-iommu-v2/regs/efr2", test_efr2);
     qtest_add_func("/xen-amd-iommu-v2/regs/status-w1c", test_status_w1c);
     qtest_add_func("/xen-amd-iommu-v2/cmd/completion-wait",
                    test_completion_wait);

@@ -26,6 +26,7 @@
 #define QXAI_HW_EVT_HI      0x0040
 #define QXAI_HW_EVT_LO      0x0048
 #define QXAI_HW_EVT_STATUS  0x0050
+#define QXAI_EFR2           0x01a0
 #define QXAI_CMD_HEAD       0x2000
 #define QXAI_CMD_TAIL       0x2008
 #define QXAI_EVT_HEAD       0x2010
