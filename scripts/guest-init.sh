@@ -12,6 +12,10 @@
 #   xai.linger=S     stay up S seconds after the report, before "done"
 #                    (a host that injects a page request once the report
 #                    starts then still finds the guest's IOMMU on)
+#   xai.io=S         after the report, read the whole disk again and again
+#                    for S seconds, past the page cache (a host that stops
+#                    and resumes the machine then finds DMA in flight), and
+#                    say how many rounds matched the first checksum
 
 /bin/busybox mkdir -p /bin /sbin /usr/bin /usr/sbin /proc /sys /dev /tmp
 /bin/busybox --install -s
@@ -172,6 +176,24 @@ fi
 
 section uptime
 cut -d' ' -f1 /proc/uptime
+
+if io_secs=$(opt xai.io); then
+    section io
+    first=$(cut -d' ' -f1 /tmp/sum.out 2>/dev/null)
+    io_end=$(( $(now) + io_secs ))
+    rounds=0
+    bad=0
+    while [ "$(now)" -lt "$io_end" ]; do
+        echo 3 > /proc/sys/vm/drop_caches
+        sum=$(dd if=/dev/vda bs=64k iflag=direct 2>/dev/null | sha256sum)
+        if [ "${sum%% *}" = "$first" ]; then
+            rounds=$((rounds + 1))
+        else
+            bad=$((bad + 1))
+        fi
+    done
+    echo "rounds=$rounds bad=$bad"
+fi
 
 if linger=$(opt xai.linger); then
     sleep "$linger"

@@ -13,16 +13,23 @@ the test asserts what the guest and the device report:
 - the guest turned on what the device offers (IommuEn, PPRLogEn, PPREn,
   GTEn), read back from the control register inside the guest.
 
-6.1 boots twice more: on the pc machine (the IVRS on i440fx), and with
-the disk on an iothread, whose DMA is translated outside the main loop.
+6.1 boots three times more: on the pc machine (the IVRS on i440fx), with
+the disk on an iothread, whose DMA is translated outside the main loop,
+and again so while the guest reads the disk in a loop and QMP stops and
+resumes the machine (each stop drains the iothread's requests in flight,
+which complete through the IOMMU): every stop and cont must be answered
+and every read must return the disk's data.
 
 Prints one PASS/FAIL line per assertion; exit status 1 on any failure.
 """
 
 import argparse
+import json
 import os
 import re
+import socket
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import guest  # noqa: E402
@@ -63,18 +70,64 @@ IOTHREAD_ARGS = ("-object", "iothread,id=io0",
                  "-global", "virtio-blk-pci.iothread=io0")
 
 
+STOP_CYCLES = 30
+IO_SECONDS = 40
+
+
+def stop_and_resume(qmp_path):
+    """STOP_CYCLES stops and conts over QMP; how many QEMU answered."""
+    answered = 0
+    try:
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.settimeout(20)     # a drain that never ends: a deadlock
+            sock.connect(qmp_path)
+            f = sock.makefile("rwb", buffering=0)
+            f.readline()
+
+            def qmp(command):
+                f.write(json.dumps({"execute": command}).encode() + b"\n")
+                while True:
+                    reply = json.loads(f.readline())
+                    if "return" in reply or "error" in reply:
+                        return reply
+
+            qmp("qmp_capabilities")
+            for _ in range(STOP_CYCLES):
+                time.sleep(0.3)
+                if "return" not in qmp("stop") or \
+                        "return" not in qmp("cont"):
+                    break
+                answered += 1
+    except (OSError, ValueError) as e:
+        return {"answered": answered, "error": str(e) or type(e).__name__}
+    return {"answered": answered, "error": None}
+
+
 def check_kernel(qemu, kernel, efr, base, machine="q35", label="",
-                 iothread=False):
-    c = Checks("guest %s%s%s%s" % (kernel, "" if machine == "q35"
-                                   else " on " + machine,
-                                   ", disk on an iothread" if iothread else "",
-                                   " (%s)" % label if label else ""))
+                 iothread=False, stop_cont=False):
+    c = Checks("guest %s%s%s%s%s" % (
+        kernel, "" if machine == "q35" else " on " + machine,
+        ", disk on an iothread" if iothread else "",
+        ", stopped and resumed under I/O" if stop_cont else "",
+        " (%s)" % label if label else ""))
     # The device logs what it takes for guest mistakes; Linux makes none.
     extra = ("-d", "guest_errors")
     extra += () if machine == "q35" else ("-M", machine)
     r = guest.boot(qemu=qemu, kernel=kernel, iommu="xen-amd-iommu-v2",
                    timeout=600 if label else 240,
-                   extra_args=extra + (IOTHREAD_ARGS if iothread else ()))
+                   append="xai.io=%d" % IO_SECONDS if stop_cont else "",
+                   extra_args=extra + (IOTHREAD_ARGS if iothread else ()),
+                   during=stop_and_resume if stop_cont else None)
+    if stop_cont:
+        d = r["during"] or {"answered": 0, "error": "never started"}
+        c.check(d["answered"] == STOP_CYCLES and not d["error"],
+                "QMP answered all %d stops and conts while the iothread's "
+                "DMA went through the IOMMU" % STOP_CYCLES,
+                "%d answered, %s" % (d["answered"], d["error"]))
+        io = r["io"]
+        c.check(io is not None and io["rounds"] > 0 and io["bad"] == 0,
+                "every whole-disk read in the loop matched the disk",
+                "io report: %s" % io)
     dmesg = r["iommu_dmesg"]
     c.check(r["reached_done"], "guest ran its report",
             "timed out" if r["timed_out"] else "; ".join(r["console_tail"]))
@@ -129,13 +182,14 @@ def main():
     a = ap.parse_args()
     efr, base = device_facts(a.qemu)
     passed = failed = 0
-    runs = [(k, "q35", False) for k in a.kernel or ["6.1", "6.12"]]
+    runs = [(k, "q35", False, False) for k in a.kernel or ["6.1", "6.12"]]
     if not a.kernel:
-        runs.append(("6.1", "pc", False))   # the IVRS on i440fx too
-        runs.append(("6.1", "q35", True))   # translation off the BQL
-    for kernel, machine, iothread in runs:
+        runs.append(("6.1", "pc", False, False))  # the IVRS on i440fx too
+        runs.append(("6.1", "q35", True, False))  # translation off the BQL
+        runs.append(("6.1", "q35", True, True))   # ... while drains happen
+    for kernel, machine, iothread, stop_cont in runs:
         c = check_kernel(a.qemu, kernel, efr, base, machine, a.label,
-                         iothread)
+                         iothread, stop_cont)
         passed += c.passed
         failed += c.failed
     return 1 if failed else 0

@@ -26,6 +26,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -203,6 +204,11 @@ def analyse(text, host_sum):
     sums = [ln.strip() for ln in csum
             if re.fullmatch(r"[0-9a-f]{64}", ln.strip())]
     guest_sum = sums[0] if sums else None
+    io = None
+    for line in s.get("io", []):
+        m = re.fullmatch(r"rounds=(\d+) bad=(\d+)", line.strip())
+        if m:
+            io = {"rounds": int(m.group(1)), "bad": int(m.group(2))}
     uptime = s.get("uptime", [])
     try:
         uptime = float(uptime[0]) if uptime else None
@@ -228,6 +234,8 @@ def analyse(text, host_sum):
                      "guest_report": csum,
                      "match": guest_sum is not None and guest_sum == host_sum},
         "control": parse_control(s.get("control", [])),
+        # xai.io: whole-disk reads after the report, and how many matched
+        "io": io,
         "guest_uptime": uptime,
         "console_tail": collapse(console_lines(text))[-15:]
         if "done" not in s else [],
@@ -251,7 +259,8 @@ def process_cpu_seconds(pid):
 
 def boot(qemu=DEFAULT_QEMU, kernel="6.1", iommu="amd-iommu", timeout=180,
          smp=1, mem="1G", disk_mib=4, append="", extra_args=(),
-         verbose=False, keep=False, stream=None, expect_iommu=False):
+         verbose=False, keep=False, stream=None, expect_iommu=False,
+         during=None):
     """Boot one guest and return what it reported, as a dict.
 
     ok is True when the guest reached the end of its report and read the
@@ -259,6 +268,8 @@ def boot(qemu=DEFAULT_QEMU, kernel="6.1", iommu="amd-iommu", timeout=180,
     the guest saw it enabled). On failure (or with keep=True) the run's folder,
     with the serial log and QEMU's stderr, is kept and named in 'workdir'.
     stream, a file, receives the serial console as it arrives.
+    during, a function, runs in a thread once the guest starts its xai.io
+    reads, given the path of a QMP socket; what it returns is in 'during'.
     """
     kdir = kernel_dir(kernel)
     os.makedirs(os.path.join(GUEST_DIR, "runs"), exist_ok=True)
@@ -271,9 +282,16 @@ def boot(qemu=DEFAULT_QEMU, kernel="6.1", iommu="amd-iommu", timeout=180,
     host_sum = hashlib.sha256(data).hexdigest()
     serial = os.path.join(work, "serial.log")
     open(serial, "wb").close()
+    qmp_path = os.path.join(work, "qmp.sock")
+    if during:
+        extra_args = tuple(extra_args) + (
+            "-qmp", "unix:%s,server=on,wait=off" % qmp_path)
     argv = qemu_command(qemu, kdir, iommu, disk, serial, smp=smp, mem=mem,
                         append=append, verbose=verbose,
                         extra_args=extra_args)
+    outcome = {}
+    helper = threading.Thread(
+        target=lambda: outcome.update(result=during(qmp_path)), daemon=True)
 
     start = time.monotonic()
     done_at = None
@@ -298,6 +316,9 @@ def boot(qemu=DEFAULT_QEMU, kernel="6.1", iommu="amd-iommu", timeout=180,
                 if stream:
                     stream.write(chunk.decode("utf-8", "replace"))
                     stream.flush()
+                if during and helper.ident is None and \
+                        b"=== XAI io ===" in seen:
+                    helper.start()
                 if done_at is None and b"=== XAI done ===" in seen:
                     done_at = time.monotonic()
                     done_cpu = process_cpu_seconds(proc.pid)
@@ -317,6 +338,8 @@ def boot(qemu=DEFAULT_QEMU, kernel="6.1", iommu="amd-iommu", timeout=180,
             time.sleep(0.01)   # the boot time is read to 10 ms
         seen += con.read()
     total = time.monotonic() - start
+    if during and helper.ident:
+        helper.join(timeout=30)
 
     with open(os.path.join(work, "qemu.stderr"), "rb") as f:
         stderr = f.read().decode("utf-8", "replace")
@@ -332,6 +355,7 @@ def boot(qemu=DEFAULT_QEMU, kernel="6.1", iommu="amd-iommu", timeout=180,
         "powered_off": powered_off,
         "qemu_status": proc.returncode if powered_off else None,
         "qemu_stderr": stderr.strip().splitlines()[-20:],
+        "during": outcome.get("result"),
     }
     result.update(analyse(seen.decode("utf-8", "replace"), host_sum))
     # A sanitizer report or a crash while the guest shuts down fails the

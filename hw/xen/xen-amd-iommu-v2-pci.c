@@ -16,6 +16,7 @@
  */
 
 #include "qemu/osdep.h"
+#include "qemu/lockable.h"
 #include "qemu/log.h"
 #include "qemu/error-report.h"
 #include "qemu/main-loop.h"
@@ -78,11 +79,30 @@ static void xai_pci_raise_irq(XenAmdIommuV2Engine *e)
 {
     XenAmdIommuV2State *s = e->opaque;
 
+    /*
+     * An MSI is a write to the APIC (or wherever the guest pointed it),
+     * an MMIO dispatch that needs the BQL; a thread without it holds the
+     * engine's lock, under which waiting for the BQL could deadlock with
+     * a BQL holder waiting for the lock or for this thread (a drain).
+     */
+    if (!bql_locked()) {
+        qemu_bh_schedule(s->irq_bh);
+        return;
+    }
     if (!xen_amd_iommu_v2_link_send_msi(&s->link)) {
         trace_xen_amd_iommu_v2_msi_disabled();
         return;
     }
     e->counters.interrupts++;
+}
+
+/* Interrupts raised while no BQL was held, now sent: one MSI for all */
+static void xai_pci_irq_bh(void *opaque)
+{
+    XenAmdIommuV2State *s = opaque;
+
+    QEMU_LOCK_GUARD(&s->engine.lock);
+    xai_pci_raise_irq(&s->engine);
 }
 
 /* Tell the link about the MSI capability as the guest left it. */
@@ -130,10 +150,17 @@ static void xai_space_switch(XenAmdIommuV2Space *sp, bool translate)
     }
 }
 
+/*
+ * Both kinds of listeners: those that cache the IOMMU's translations
+ * (UNMAP) and those that cache a device's own ATS translations, as vhost
+ * does for a device whose ATS the guest enabled (DEVIOTLB_UNMAP).
+ */
 static void xai_space_unmap_all(XenAmdIommuV2Space *sp)
 {
+    static const IOMMUNotifierFlag types[] = {
+        IOMMU_NOTIFIER_UNMAP, IOMMU_NOTIFIER_DEVIOTLB_UNMAP,
+    };
     IOMMUTLBEvent event = {
-        .type = IOMMU_NOTIFIER_UNMAP,
         .entry = {
             .target_as = &address_space_memory,
             .iova = 0,
@@ -141,8 +168,12 @@ static void xai_space_unmap_all(XenAmdIommuV2Space *sp)
             .perm = IOMMU_NONE,
         },
     };
+    int i;
 
-    memory_region_notify_iommu(&sp->iommu, 0, event);
+    for (i = 0; i < ARRAY_SIZE(types); i++) {
+        event.type = types[i];
+        memory_region_notify_iommu(&sp->iommu, 0, event);
+    }
 }
 
 /*
@@ -186,19 +217,19 @@ static void xai_pci_invalidated(XenAmdIommuV2Engine *e, int devid)
 }
 
 /*
- * The engine runs under the BQL. A device model thread without it (a
- * virtio device's iothread) takes it here, as QEMU's memory core does to
- * dispatch MMIO from such threads: a translation reads and fills the
- * IOTLB, may log an event and send the MSI, all shared with commands.
+ * Called with or without the BQL: vCPUs and the main loop hold it, a
+ * virtio device's iothread does not, and must not wait for it (the main
+ * loop may hold it while it drains that very iothread's requests). The
+ * engine's lock serializes the translation with commands and registers;
+ * the bus a space belongs to is read under it too (a bridge may go).
  */
 static IOMMUTLBEntry xai_iommu_translate(IOMMUMemoryRegion *iommu,
                                         hwaddr addr, IOMMUAccessFlags flag,
                                         int iommu_idx)
 {
-    BQL_LOCK_GUARD();
     XenAmdIommuV2Space *sp = container_of(iommu, XenAmdIommuV2Space, iommu);
+    XenAmdIommuV2Engine *e = &sp->s->engine;
     XenAmdIommuV2Request req = {
-        .devid = xai_space_devid(sp),
         .addr = addr,
         .is_write = flag & IOMMU_WO,
     };
@@ -210,7 +241,12 @@ static IOMMUTLBEntry xai_iommu_translate(IOMMUMemoryRegion *iommu,
         .perm = IOMMU_NONE,
     };
 
-    if (xen_amd_iommu_v2_translate(&sp->s->engine, &req, &t)) {
+    QEMU_LOCK_GUARD(&e->lock);
+    if (!sp->bus) {
+        return entry;       /* its bridge went: a request in flight fails */
+    }
+    req.devid = xai_space_devid(sp);
+    if (xen_amd_iommu_v2_translate(e, &req, &t)) {
         entry.iova = addr & ~t.page_mask;
         entry.translated_addr = t.addr;
         entry.addr_mask = t.page_mask;
@@ -258,7 +294,9 @@ static XenAmdIommuV2Space *xai_space_new(XenAmdIommuV2State *s, PCIBus *bus,
     memory_region_add_subregion_overlap(&sp->root, 0, &sp->passthrough, 0);
     memory_region_set_enabled(MEMORY_REGION(&sp->iommu), false);
     address_space_init(&sp->as, &sp->root, name);
-    xai_space_switch(sp, xen_amd_iommu_v2_enabled(&s->engine));
+    WITH_QEMU_LOCK_GUARD(&s->engine.lock) {
+        xai_space_switch(sp, xen_amd_iommu_v2_enabled(&s->engine));
+    }
     return sp;
 }
 
@@ -359,6 +397,7 @@ static void xai_pci_forget_bus(XenAmdIommuV2State *s, PCIBus *bus)
                                      (gpointer *)&spaces)) {
         return;
     }
+    QEMU_LOCK_GUARD(&s->engine.lock);       /* for translations' bus */
     memory_region_transaction_begin();
     for (i = 0; i < PCI_DEVFN_MAX; i++) {
         if (spaces[i]) {
@@ -580,6 +619,24 @@ static bool xai_pci_check_features(const XenAmdIommuV2Features *f,
     if (f->gio && !f->gt) {
         error_setg(errp, "gio=on needs guest translation (gt=on)");
         return false;
+    }
+    /*
+     * Valid as hardware, but what Linux guests (6.1 to 6.12 at least) do
+     * with it is worth a word: more than 16 PASID bits stop them at boot
+     * (BUG_ON in iommu_init_pci()); PASIDs wider than the GCR3 table's
+     * levels index make them refuse every PASID-capable device.
+     */
+    if (f->gt && f->pasid_bits > 16) {
+        warn_report("%s: pasid-bits=%u: Linux guests stop at boot with "
+                    "more than 16 PASID bits", TYPE_XEN_AMD_IOMMU_V2,
+                    f->pasid_bits);
+    }
+    if (f->gt && f->pasid_bits > 9 * f->gcr3_levels) {
+        warn_report("%s: gcr3-levels=%u indexes %u PASID bits, not the %u "
+                    "of pasid-bits: PASIDs above fault, and Linux guests "
+                    "give PASID-capable devices no domain",
+                    TYPE_XEN_AMD_IOMMU_V2, f->gcr3_levels,
+                    9 * f->gcr3_levels, f->pasid_bits);
     }
     if (f->eph && !f->ppr) {
         error_setg(errp, "eph=on needs PPR (ppr=on)");
@@ -805,6 +862,8 @@ static void xai_pci_realize(PCIDevice *pdev, Error **errp)
         return;
     }
 
+    s->irq_bh = qemu_bh_new_guarded(xai_pci_irq_bh, s,
+                                    &DEVICE(s)->mem_reentrancy_guard);
     memory_region_init_io(&s->mmio, OBJECT(s), &xai_pci_mmio_ops, s,
                           "xen-amd-iommu-v2-mmio", XAI_MMIO_SIZE);
 
@@ -847,6 +906,8 @@ static void xai_pci_exit(PCIDevice *pdev)
         s->passthrough = NULL;
     }
     migrate_del_blocker(&s->migration_blocker);
+    qemu_bh_delete(s->irq_bh);
+    s->irq_bh = NULL;
     xen_amd_iommu_v2_engine_exit(&XEN_AMD_IOMMU_V2(pdev)->engine);
     msi_uninit(pdev);
     if (xai_pci_realized) {
@@ -858,6 +919,7 @@ static void xai_pci_reset_hold(Object *obj, ResetType type)
 {
     XenAmdIommuV2State *s = XEN_AMD_IOMMU_V2(obj);
 
+    qemu_bh_cancel(s->irq_bh);      /* interrupts of before the reset */
     xen_amd_iommu_v2_engine_reset(&s->engine);
     /* Placed and enabled, as firmware leaves a real IOMMU. */
     xai_pci_set_cap_base(PCI_DEVICE(s), s->mmio_base, true);
@@ -906,6 +968,8 @@ static const VMStateDescription vmstate_xai_pci = {
     .name = TYPE_XEN_AMD_IOMMU_V2,
     .version_id = 1,
     .minimum_version_id = 1,
+    /* Before the devices whose DMA it translates load their state */
+    .priority = MIG_PRI_IOMMU,
     .pre_save = xai_pci_pre_save,
     .post_load = xai_pci_post_load,
     .fields = (const VMStateField[]) {

@@ -5,6 +5,7 @@
  */
 
 #include "qemu/osdep.h"
+#include "qemu/lockable.h"
 #include "qapi/error.h"
 #include "qapi/qapi-commands-xen-amd-iommu-v2.h"
 #include "hw/pci/msi.h"
@@ -90,6 +91,7 @@ static XenAmdIommuV2Info *xai_qmp_info(XenAmdIommuV2State *s)
     uint64List **tail = &info->commands;
     int i;
 
+    QEMU_LOCK_GUARD(&e->lock);      /* counters move with iothreads' DMA */
     info->path = object_get_canonical_path(OBJECT(s));
     info->base = xen_amd_iommu_v2_base(s, &info->decode);
     info->msi_enabled = msi_enabled(pdev);

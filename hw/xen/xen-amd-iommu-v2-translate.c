@@ -16,6 +16,7 @@
  */
 
 #include "qemu/osdep.h"
+#include "qemu/lockable.h"
 #include "qemu/log.h"
 #include "hw/xen/xen-amd-iommu-v2.h"
 #include "xen-amd-iommu-v2-bits.h"
@@ -648,6 +649,7 @@ bool xen_amd_iommu_v2_translate(XenAmdIommuV2Engine *e,
                                 const XenAmdIommuV2Request *req,
                                 XenAmdIommuV2Translation *t)
 {
+    QEMU_LOCK_GUARD(&e->lock);
     XaiWalk w = { .devid = req->devid };
     XaiIotlbEntry *hit;
     XaiFault f;

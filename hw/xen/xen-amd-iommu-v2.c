@@ -19,6 +19,7 @@
 
 #include "qemu/osdep.h"
 #include "qemu/atomic.h"
+#include "qemu/lockable.h"
 #include "qemu/log.h"
 #include "qapi/error.h"
 #include "exec/address-spaces.h"
@@ -159,73 +160,70 @@ static inline void xai_set_ring_ptr(XenAmdIommuV2Engine *e, int reg,
 }
 
 /*
- * True if [addr, addr + len) is guest RAM in the engine's address space.
- * The engine's own memory traffic (commands, logs, stores) must never
- * reach MMIO: above all not this device's registers, which would re-enter
- * the engine from inside a command.
- *
- * The range may span RAM blocks (NUMA nodes, DIMMs), and under Xen each
- * translation stops at the page's end: check it piece by piece. Pieces
- * are at least a byte each, and callers' lengths are a burst at most.
- *
- * The last writable RAM range found is remembered until the address
- * space's map changes (xai_dma_map_changed), so the common case - rings
- * and semaphores in the same RAM block - costs one comparison.
+ * Reach [addr, addr + len) of guest RAM for one access, or nothing. The
+ * engine's own memory traffic (commands, logs, stores, table walks) must
+ * never reach MMIO: not this device's registers, which would re-enter the
+ * engine from inside a command, and not any MMIO from a thread without the
+ * BQL (a translation for an iothread), which would take the BQL while it
+ * holds the engine's lock. So the lookup that finds RAM is the one the
+ * access uses (a MemoryRegionCache holds the host pointer and a reference),
+ * and a memory map changing meanwhile cannot turn the access into a
+ * dispatch. Returns how many bytes from @addr the cache covers (a range
+ * may span RAM blocks, and under Xen a mapping may end at a page), or 0
+ * if they are not RAM the engine may access that way.
  */
-static bool xai_dma_is_ram(XenAmdIommuV2Engine *e, hwaddr addr, hwaddr len,
-                           bool is_write)
+static hwaddr xai_dma_cache(XenAmdIommuV2Engine *e, MemoryRegionCache *c,
+                            hwaddr addr, hwaddr len, bool is_write)
 {
-    MemoryRegion *mr;
-    hwaddr xlat, plen;
+    int64_t l;
 
-    if (e->ram_cache_valid && addr >= e->ram_cache_start &&
-        addr < e->ram_cache_end && len <= e->ram_cache_end - addr) {
-        return true;
+    if (!len || len > UINT64_MAX - addr) {
+        return 0;
     }
-    if (len > UINT64_MAX - addr) {
-        return false;
+    l = address_space_cache_init(c, e->dma_as, addr, len, is_write);
+    if (l <= 0 || !c->ptr) {
+        address_space_cache_destroy(c);
+        return 0;
     }
-    RCU_READ_LOCK_GUARD();
-    while (len) {
-        plen = UINT64_MAX - addr;
-        mr = address_space_translate(e->dma_as, addr, &xlat, &plen, is_write,
-                                     e->dma_attrs);
-        if (!plen || !memory_region_is_ram(mr) ||
-            memory_region_is_ram_device(mr) || (mr->readonly && is_write)) {
-            return false;
-        }
-        if (!mr->readonly) {
-            e->ram_cache_start = addr;
-            e->ram_cache_end = addr + plen;
-            e->ram_cache_valid = true;
-        }
-        plen = MIN(plen, len);
-        addr += plen;
-        len -= plen;
-    }
-    return true;
+    return MIN((hwaddr)l, len);
 }
 
-static void xai_dma_map_changed(MemoryListener *listener)
+static bool xai_dma_rw_ram(XenAmdIommuV2Engine *e, hwaddr addr, uint8_t *buf,
+                           hwaddr len, bool is_write)
 {
-    XenAmdIommuV2Engine *e = container_of(listener, XenAmdIommuV2Engine,
-                                          dma_listener);
+    MemoryRegionCache c;
+    hwaddr l;
 
-    e->ram_cache_valid = false;
+    while (len) {
+        l = xai_dma_cache(e, &c, addr, len, is_write);
+        if (!l) {
+            return false;
+        }
+        if (is_write) {
+            address_space_write_cached(&c, 0, buf, l);
+            address_space_cache_invalidate(&c, 0, l);
+        } else {
+            address_space_read_cached(&c, 0, buf, l);
+        }
+        address_space_cache_destroy(&c);
+        addr += l;
+        buf += l;
+        len -= l;
+    }
+    return true;
 }
 
 bool xai_dma_rw(XenAmdIommuV2Engine *e, hwaddr addr, void *buf, hwaddr len,
                 bool is_write)
 {
-    if (!xai_dma_is_ram(e, addr, len, is_write)) {
+    if (!xai_dma_rw_ram(e, addr, buf, len, is_write)) {
         qemu_log_mask(LOG_GUEST_ERROR,
                       "%s: %s of 0x%" HWADDR_PRIx "+%" HWADDR_PRIu
                       " is not guest RAM\n", TYPE_XEN_AMD_IOMMU_V2,
                       is_write ? "write" : "read", addr, len);
         return false;
     }
-    return address_space_rw(e->dma_as, addr, e->dma_attrs, buf, len,
-                            is_write) == MEMTX_OK;
+    return true;
 }
 
 /*
@@ -240,31 +238,32 @@ bool xai_dma_rw(XenAmdIommuV2Engine *e, hwaddr addr, void *buf, hwaddr len,
 XaiDmaUpdate xai_dma_set_bits(XenAmdIommuV2Engine *e, hwaddr addr,
                               uint64_t *val, uint64_t bits)
 {
-    hwaddr len = sizeof(uint64_t);
     uint32_t expected = cpu_to_le32((uint32_t)*val), found;
+    MemoryRegionCache c;
     uint32_t *p;
+    hwaddr l;
 
     assert(!(bits >> 32));
-    if ((addr & (sizeof(uint64_t) - 1)) ||
-        !xai_dma_is_ram(e, addr, len, true)) {
+    if (addr & (sizeof(uint64_t) - 1)) {
         return XAI_DMA_ERROR;
     }
-    p = address_space_map(e->dma_as, addr, &len, true, e->dma_attrs);
-    if (!p) {
+    l = xai_dma_cache(e, &c, addr, sizeof(uint64_t), true);
+    if (l < sizeof(uint64_t)) {
+        if (l) {
+            address_space_cache_destroy(&c);    /* split between blocks */
+        }
         return XAI_DMA_ERROR;
     }
-    if (len < sizeof(uint64_t)) {
-        address_space_unmap(e->dma_as, p, len, true, 0);
-        return XAI_DMA_ERROR;
-    }
+    p = (uint32_t *)c.ptr;
     found = qatomic_cmpxchg(p, expected,
                             expected | cpu_to_le32((uint32_t)bits));
     if (found != expected) {
         *val = deposit64(ldq_le_p(p), 0, 32, le32_to_cpu(found));
-        address_space_unmap(e->dma_as, p, len, true, len);
+        address_space_cache_destroy(&c);
         return XAI_DMA_CHANGED;
     }
-    address_space_unmap(e->dma_as, p, len, true, len);
+    address_space_cache_invalidate(&c, 0, sizeof(uint64_t));
+    address_space_cache_destroy(&c);
     *val |= bits;
     return XAI_DMA_UPDATED;
 }
@@ -776,6 +775,7 @@ static void xai_reg_written(XenAmdIommuV2Engine *e, int reg, uint64_t old)
 uint64_t xen_amd_iommu_v2_engine_read(XenAmdIommuV2Engine *e, hwaddr addr,
                                       unsigned size)
 {
+    QEMU_LOCK_GUARD(&e->lock);
     int reg = xai_reg_index(addr & ~7ULL);
     unsigned shift = (addr & 7) * 8;
     uint64_t val = 0;
@@ -794,6 +794,7 @@ uint64_t xen_amd_iommu_v2_engine_read(XenAmdIommuV2Engine *e, hwaddr addr,
 void xen_amd_iommu_v2_engine_write(XenAmdIommuV2Engine *e, hwaddr addr,
                                    uint64_t val, unsigned size)
 {
+    QEMU_LOCK_GUARD(&e->lock);
     int reg = xai_reg_index(addr & ~7ULL);
     unsigned shift = (addr & 7) * 8;
     uint64_t mask = MAKE_64BIT_MASK(shift, size * 8);
@@ -900,24 +901,20 @@ void xen_amd_iommu_v2_engine_init(XenAmdIommuV2Engine *e,
     e->ops = ops;
     e->opaque = opaque;
     xai_build_masks(e);
+    qemu_rec_mutex_init(&e->lock);
     xai_iotlb_init(e);
     xen_amd_iommu_v2_engine_reset(e);
-    e->ram_cache_valid = false;
-    e->dma_listener = (MemoryListener) {
-        .name = "xen-amd-iommu-v2",
-        .commit = xai_dma_map_changed,
-    };
-    memory_listener_register(&e->dma_listener, dma_as);
 }
 
 void xen_amd_iommu_v2_engine_exit(XenAmdIommuV2Engine *e)
 {
-    memory_listener_unregister(&e->dma_listener);
     xai_iotlb_destroy(e);
+    qemu_rec_mutex_destroy(&e->lock);
 }
 
 void xen_amd_iommu_v2_engine_reset(XenAmdIommuV2Engine *e)
 {
+    QEMU_LOCK_GUARD(&e->lock);
     memset(e->regs, 0, sizeof(e->regs));
     e->regs[XAI_R_EFR] = e->efr;
     e->draining = false;
@@ -930,6 +927,7 @@ void xen_amd_iommu_v2_engine_reset(XenAmdIommuV2Engine *e)
  */
 bool xen_amd_iommu_v2_engine_post_load(XenAmdIommuV2Engine *e)
 {
+    QEMU_LOCK_GUARD(&e->lock);
     static const struct {
         int base;
         uint64_t enable, run;
@@ -1023,6 +1021,7 @@ bool xen_amd_iommu_v2_ppr_request(XenAmdIommuV2Engine *e,
                                   const XenAmdIommuV2PprRequest *req,
                                   Error **errp)
 {
+    QEMU_LOCK_GUARD(&e->lock);
     uint64_t entry[2];
 
     if (!xen_amd_iommu_v2_ppr_encode(e, req, entry, errp)) {

@@ -17,6 +17,7 @@
 #include "qom/object.h"
 #include "exec/memattrs.h"
 #include "exec/memory.h"
+#include "qemu/thread.h"
 #include "qapi/qapi-types-common.h"
 #include "hw/xen/xen-amd-iommu-v2-link.h"
 
@@ -144,10 +145,15 @@ struct XenAmdIommuV2Engine {
     const XenAmdIommuV2EngineOps *ops;
     void *opaque;
 
-    /* Last writable RAM range seen; dropped when the memory map changes */
-    MemoryListener dma_listener;
-    bool ram_cache_valid;
-    hwaddr ram_cache_start, ram_cache_end;
+    /*
+     * Serializes everything below and the registers: translations come
+     * from threads without the BQL (iothreads), the rest under it. Taken
+     * after the BQL, never before it: nothing under it may wait for the
+     * BQL (no MMIO dispatch, MSIs sent from a bottom half off the BQL).
+     * Recursive, as a translation may nest in a command (an MSI or a
+     * completion reaching a device that does DMA).
+     */
+    QemuRecMutex lock;
 
     /* Set while the command buffer is being drained (reentrancy guard) */
     bool draining;
@@ -173,6 +179,8 @@ struct XenAmdIommuV2State {
     MemoryRegion mmio;
     bool mapped;            /* mmio is in system memory */
     XenAmdIommuV2Engine engine;
+    /* The MSI of an engine that ran without the BQL (an iothread's DMA) */
+    QEMUBH *irq_bh;
 
     /* Where the fast path runs (QEMU's engine or the hypervisor's) */
     XenAmdIommuV2Link link;
