@@ -134,6 +134,7 @@ struct XenAmdIommuV2Space {
     PCIBus *bus;
     bool root_bus;
     int devfn;
+    IOMMUNotifierFlag notify;   /* what the space's listeners want */
     IOMMUMemoryRegion iommu;
     MemoryRegion root;
     MemoryRegion passthrough;
@@ -142,7 +143,8 @@ struct XenAmdIommuV2Space {
 
 static void xai_space_switch(XenAmdIommuV2Space *sp, bool translate)
 {
-    if (MEMORY_REGION(&sp->iommu)->enabled != translate) {
+    /* (no QOM cast: this runs for every space at every invalidation) */
+    if (sp->iommu.parent_obj.enabled != translate) {
         memory_region_transaction_begin();
         memory_region_set_enabled(MEMORY_REGION(&sp->iommu), translate);
         memory_region_set_enabled(&sp->passthrough, !translate);
@@ -171,8 +173,10 @@ static void xai_space_unmap_all(XenAmdIommuV2Space *sp)
     int i;
 
     for (i = 0; i < ARRAY_SIZE(types); i++) {
-        event.type = types[i];
-        memory_region_notify_iommu(&sp->iommu, 0, event);
+        if (sp->notify & types[i]) {
+            event.type = types[i];
+            memory_region_notify_iommu(&sp->iommu, 0, event);
+        }
     }
 }
 
@@ -197,20 +201,15 @@ static void xai_pci_invalidated(XenAmdIommuV2Engine *e, int devid)
 {
     XenAmdIommuV2State *s = e->opaque;
     bool translate = xen_amd_iommu_v2_enabled(e);
-    GHashTableIter iter;
-    gpointer spaces;
+    int i;
 
     memory_region_transaction_begin();
-    g_hash_table_iter_init(&iter, s->spaces);
-    while (g_hash_table_iter_next(&iter, NULL, &spaces)) {
-        XenAmdIommuV2Space **sp = spaces;
-        int i;
+    for (i = 0; i < s->live_spaces->len; i++) {
+        XenAmdIommuV2Space *sp = g_ptr_array_index(s->live_spaces, i);
 
-        for (i = 0; i < PCI_DEVFN_MAX; i++) {
-            if (sp[i] && (devid < 0 || xai_space_devid(sp[i]) == devid)) {
-                xai_space_switch(sp[i], translate);
-                xai_space_unmap_all(sp[i]);
-            }
+        if (devid < 0 || xai_space_devid(sp) == devid) {
+            xai_space_switch(sp, translate);
+            xai_space_unmap_all(sp);
         }
     }
     memory_region_transaction_commit();
@@ -266,6 +265,7 @@ static int xai_iommu_notify_flag_changed(IOMMUMemoryRegion *iommu,
                    TYPE_XEN_AMD_IOMMU_V2);
         return -EINVAL;
     }
+    container_of(iommu, XenAmdIommuV2Space, iommu)->notify = new;
     return 0;
 }
 
@@ -321,18 +321,13 @@ static XenAmdIommuV2Space *xai_pci_space_of(XenAmdIommuV2State *s,
                                             PCIDevice *dev)
 {
     AddressSpace *as = pci_device_iommu_address_space(dev);
-    GHashTableIter iter;
-    gpointer spaces;
+    int i;
 
-    g_hash_table_iter_init(&iter, s->spaces);
-    while (g_hash_table_iter_next(&iter, NULL, &spaces)) {
-        XenAmdIommuV2Space **sp = spaces;
-        int i;
+    for (i = 0; i < s->live_spaces->len; i++) {
+        XenAmdIommuV2Space *sp = g_ptr_array_index(s->live_spaces, i);
 
-        for (i = 0; i < PCI_DEVFN_MAX; i++) {
-            if (sp[i] && &sp[i]->as == as) {
-                return sp[i];
-            }
+        if (&sp->as == as) {
+            return sp;
         }
     }
     return NULL;
@@ -405,6 +400,7 @@ static void xai_pci_forget_bus(XenAmdIommuV2State *s, PCIBus *bus)
                                       false);
             memory_region_set_enabled(&spaces[i]->passthrough, false);
             spaces[i]->bus = NULL;
+            g_ptr_array_remove_fast(s->live_spaces, spaces[i]);
         }
     }
     memory_region_transaction_commit();
@@ -457,6 +453,7 @@ static AddressSpace *xai_pci_get_address_space(PCIBus *bus, void *opaque,
     }
     if (!spaces[devfn]) {
         spaces[devfn] = xai_space_new(s, bus, devfn);
+        g_ptr_array_add(s->live_spaces, spaces[devfn]);
     }
     return &spaces[devfn]->as;
 }
@@ -844,6 +841,7 @@ static void xai_pci_realize(PCIDevice *pdev, Error **errp)
     }
 
     s->spaces = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+    s->live_spaces = g_ptr_array_new();
     s->gone_spaces = g_ptr_array_new_with_free_func(g_free);
     /*
      * The engine's own traffic (commands, logs, stores, MSIs) is the
@@ -857,6 +855,7 @@ static void xai_pci_realize(PCIDevice *pdev, Error **errp)
         migrate_del_blocker(&s->migration_blocker);
         xen_amd_iommu_v2_engine_exit(&s->engine);
         g_hash_table_destroy(s->spaces);
+        g_ptr_array_free(s->live_spaces, true);
         g_ptr_array_free(s->gone_spaces, true);
         msi_uninit(pdev);
         return;

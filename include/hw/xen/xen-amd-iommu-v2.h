@@ -190,6 +190,8 @@ struct XenAmdIommuV2State {
     /* DMA remapping: per-bus arrays of per-devfn address spaces */
     bool translating;
     GHashTable *spaces;
+    /* every space in spaces, for walks that visit them all */
+    GPtrArray *live_spaces;
     /* arrays of spaces whose bus went with its bridge */
     GPtrArray *gone_spaces;
     /* passed-through devices bound in the link: device -> guest BDF */
