@@ -16,6 +16,7 @@
  */
 
 #include "qemu/osdep.h"
+#include "qemu/atomic.h"
 #include "qemu/lockable.h"
 #include "qemu/log.h"
 #include "qemu/error-report.h"
@@ -53,6 +54,7 @@ static void xai_pci_mmio_write(void *opaque, hwaddr addr, uint64_t val,
     XenAmdIommuV2State *s = opaque;
 
     xen_amd_iommu_v2_engine_write(&s->engine, addr, val, size);
+    xen_amd_iommu_v2_deliver_irq(s);
 }
 
 static const MemoryRegionOps xai_pci_mmio_ops = {
@@ -75,34 +77,41 @@ static const MemoryRegionOps xai_pci_mmio_ops = {
  * interrupt controller, sent whether or not the guest set Bus Master
  * Enable on the function: IOMMU drivers do not count on setting it.
  */
-static void xai_pci_raise_irq(XenAmdIommuV2Engine *e)
+static void xai_pci_send_msi(XenAmdIommuV2State *s)
 {
-    XenAmdIommuV2State *s = e->opaque;
-
-    /*
-     * An MSI is a write to the APIC (or wherever the guest pointed it),
-     * an MMIO dispatch that needs the BQL; a thread without it holds the
-     * engine's lock, under which waiting for the BQL could deadlock with
-     * a BQL holder waiting for the lock or for this thread (a drain).
-     */
-    if (!bql_locked()) {
-        qemu_bh_schedule(s->irq_bh);
-        return;
-    }
     if (!xen_amd_iommu_v2_link_send_msi(&s->link)) {
         trace_xen_amd_iommu_v2_msi_disabled();
         return;
     }
-    e->counters.interrupts++;
+    WITH_QEMU_LOCK_GUARD(&s->engine.lock) {
+        s->engine.counters.interrupts++;
+    }
 }
 
-/* Interrupts raised while no BQL was held, now sent: one MSI for all */
+/*
+ * Send the MSI the engine raised, if any. Callers have left the engine's
+ * lock: an MSI is a write wherever the guest pointed it, an MMIO dispatch
+ * that needs the BQL and may reach a device that then waits for an
+ * iothread (a virtio reset drains it), which may be waiting for the lock.
+ * A thread without the BQL leaves it to a bottom half in the main loop:
+ * one MSI for all raised until it runs.
+ */
+void xen_amd_iommu_v2_deliver_irq(XenAmdIommuV2State *s)
+{
+    /* (the common case, read without the lock: no wakeup of the loop) */
+    if (!qatomic_read(&s->engine.irq_pending)) {
+        return;
+    }
+    if (!bql_locked()) {
+        qemu_bh_schedule(s->irq_bh);
+    } else if (xen_amd_iommu_v2_take_irq(&s->engine)) {
+        xai_pci_send_msi(s);
+    }
+}
+
 static void xai_pci_irq_bh(void *opaque)
 {
-    XenAmdIommuV2State *s = opaque;
-
-    QEMU_LOCK_GUARD(&s->engine.lock);
-    xai_pci_raise_irq(&s->engine);
+    xen_amd_iommu_v2_deliver_irq(opaque);
 }
 
 /* Tell the link about the MSI capability as the guest left it. */
@@ -134,7 +143,6 @@ struct XenAmdIommuV2Space {
     PCIBus *bus;
     bool root_bus;
     int devfn;
-    IOMMUNotifierFlag notify;   /* what the space's listeners want */
     IOMMUMemoryRegion iommu;
     MemoryRegion root;
     MemoryRegion passthrough;
@@ -153,30 +161,47 @@ static void xai_space_switch(XenAmdIommuV2Space *sp, bool translate)
 }
 
 /*
- * Both kinds of listeners: those that cache the IOMMU's translations
- * (UNMAP) and those that cache a device's own ATS translations, as vhost
- * does for a device whose ATS the guest enabled (DEVIOTLB_UNMAP).
+ * Everything a listener of the space may have cached, in naturally
+ * aligned blocks over the listener's own range: QEMU asserts that an
+ * unmap lies within the range of a listener that does not take device
+ * IOTLB events, and vhost passes addr_mask + 1 on as a length (0 for a
+ * single block over 2^64 bytes).
  */
-static void xai_space_unmap_all(XenAmdIommuV2Space *sp)
+static void xai_notifier_unmap_all(IOMMUNotifier *n)
 {
-    static const IOMMUNotifierFlag types[] = {
-        IOMMU_NOTIFIER_UNMAP, IOMMU_NOTIFIER_DEVIOTLB_UNMAP,
-    };
     IOMMUTLBEvent event = {
+        /* the device's own ATS translations (vhost with ATS on), or ours */
+        .type = n->notifier_flags & IOMMU_NOTIFIER_DEVIOTLB_UNMAP ?
+                IOMMU_NOTIFIER_DEVIOTLB_UNMAP : IOMMU_NOTIFIER_UNMAP,
         .entry = {
             .target_as = &address_space_memory,
-            .iova = 0,
-            .addr_mask = ~(hwaddr)0,
             .perm = IOMMU_NONE,
         },
     };
-    int i;
+    hwaddr start = n->start;
+    int bits;
 
-    for (i = 0; i < ARRAY_SIZE(types); i++) {
-        if (sp->notify & types[i]) {
-            event.type = types[i];
-            memory_region_notify_iommu(&sp->iommu, 0, event);
+    while (start <= n->end) {
+        bits = MIN(start ? ctz64(start) : 63, 63);
+        while (bits && start + ((1ULL << bits) - 1) > n->end) {
+            bits--;
         }
+        event.entry.iova = start;
+        event.entry.addr_mask = (1ULL << bits) - 1;
+        memory_region_notify_iommu_one(n, &event);
+        if (event.entry.addr_mask >= n->end - start) {
+            break;
+        }
+        start += event.entry.addr_mask + 1;
+    }
+}
+
+static void xai_space_unmap_all(XenAmdIommuV2Space *sp)
+{
+    IOMMUNotifier *n;
+
+    IOMMU_NOTIFIER_FOREACH(n, &sp->iommu) {
+        xai_notifier_unmap_all(n);
     }
 }
 
@@ -240,17 +265,19 @@ static IOMMUTLBEntry xai_iommu_translate(IOMMUMemoryRegion *iommu,
         .perm = IOMMU_NONE,
     };
 
-    QEMU_LOCK_GUARD(&e->lock);
-    if (!sp->bus) {
-        return entry;       /* its bridge went: a request in flight fails */
+    WITH_QEMU_LOCK_GUARD(&e->lock) {
+        if (!sp->bus) {
+            return entry;   /* its bridge went: a request in flight fails */
+        }
+        req.devid = xai_space_devid(sp);
+        if (xen_amd_iommu_v2_translate(e, &req, &t)) {
+            entry.iova = addr & ~t.page_mask;
+            entry.translated_addr = t.addr;
+            entry.addr_mask = t.page_mask;
+            entry.perm = IOMMU_ACCESS_FLAG(t.read, t.write);
+        }
     }
-    req.devid = xai_space_devid(sp);
-    if (xen_amd_iommu_v2_translate(e, &req, &t)) {
-        entry.iova = addr & ~t.page_mask;
-        entry.translated_addr = t.addr;
-        entry.addr_mask = t.page_mask;
-        entry.perm = IOMMU_ACCESS_FLAG(t.read, t.write);
-    }
+    xen_amd_iommu_v2_deliver_irq(sp->s);     /* a fault may have logged */
     return entry;
 }
 
@@ -265,7 +292,6 @@ static int xai_iommu_notify_flag_changed(IOMMUMemoryRegion *iommu,
                    TYPE_XEN_AMD_IOMMU_V2);
         return -EINVAL;
     }
-    container_of(iommu, XenAmdIommuV2Space, iommu)->notify = new;
     return 0;
 }
 
@@ -477,7 +503,6 @@ static void xai_pci_ppr_complete(XenAmdIommuV2Engine *e,
 }
 
 static const XenAmdIommuV2EngineOps xai_pci_engine_ops = {
-    .raise_irq = xai_pci_raise_irq,
     .invalidated = xai_pci_invalidated,
     .ppr_complete = xai_pci_ppr_complete,
 };
@@ -696,7 +721,10 @@ bool xen_amd_iommu_v2_page_request(XenAmdIommuV2State *s,
     uint64_t entry[2];
 
     if (!s->link.ops->inject_ppr) {
-        return xen_amd_iommu_v2_ppr_request(&s->engine, req, errp);
+        bool ok = xen_amd_iommu_v2_ppr_request(&s->engine, req, errp);
+
+        xen_amd_iommu_v2_deliver_irq(s);
+        return ok;
     }
     return xen_amd_iommu_v2_ppr_encode(&s->engine, req, entry, errp) &&
            s->link.ops->inject_ppr(&s->link, entry, errp);
@@ -918,8 +946,7 @@ static void xai_pci_reset_hold(Object *obj, ResetType type)
 {
     XenAmdIommuV2State *s = XEN_AMD_IOMMU_V2(obj);
 
-    qemu_bh_cancel(s->irq_bh);      /* interrupts of before the reset */
-    xen_amd_iommu_v2_engine_reset(&s->engine);
+    xen_amd_iommu_v2_engine_reset(&s->engine);  /* no MSI pending now */
     /* Placed and enabled, as firmware leaves a real IOMMU. */
     xai_pci_set_cap_base(PCI_DEVICE(s), s->mmio_base, true);
     xai_pci_apply_base(s, true);
@@ -945,6 +972,9 @@ static int xai_pci_post_load(void *opaque, int version_id)
     }
     xai_pci_apply_base(s, false);
     xai_pci_sync_msi(s);
+    if (s->engine.irq_pending) {
+        qemu_bh_schedule(s->irq_bh);    /* an MSI the source had not sent */
+    }
     return 0;
 }
 

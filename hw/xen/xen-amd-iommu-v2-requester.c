@@ -176,8 +176,10 @@ static void req_pasid_dma(XenAmdIommuV2Requester *r, bool is_write)
         XenAmdIommuV2Translation t;
         uint64_t chunk = MIN(r->length - done,
                              0x1000 - (q.addr & 0xfff));
+        bool ok = xen_amd_iommu_v2_translate(&r->iommu->engine, &q, &t);
 
-        if (!xen_amd_iommu_v2_translate(&r->iommu->engine, &q, &t)) {
+        xen_amd_iommu_v2_deliver_irq(r->iommu);     /* a fault logged */
+        if (!ok) {
             if (t.ppr_eligible && !(r->flags & REQ_F_NO_PRI)) {
                 req_page_request(r, is_write);
             } else {

@@ -25,6 +25,7 @@
 #include "exec/address-spaces.h"
 #include "exec/memory.h"
 #include "migration/vmstate.h"
+#include "system/xen.h"
 #include "hw/xen/xen-amd-iommu-v2.h"
 #include "xen-amd-iommu-v2-bits.h"
 #include "xen-amd-iommu-v2-internal.h"
@@ -188,12 +189,68 @@ static hwaddr xai_dma_cache(XenAmdIommuV2Engine *e, MemoryRegionCache *c,
     return MIN((hwaddr)l, len);
 }
 
+/*
+ * Under Xen the cache maps guest RAM locked in the map cache, and letting
+ * go of it from a coroutine (a block request's completion, translating
+ * its DMA) yields, with the engine's lock held. Xen's accesses instead
+ * take the host pointer the same lookup found, unlocked, as QEMU's own
+ * reads and writes of RAM do; the lookup ends at the page, so the
+ * pointer's mapping covers it. No TCG runs with Xen, so dirty marking
+ * needs no code invalidation.
+ */
+static hwaddr xai_dma_xen_ptr(XenAmdIommuV2Engine *e, hwaddr addr,
+                              hwaddr len, bool is_write, MemoryRegion **mr,
+                              hwaddr *xlat, void **ptr)
+{
+    hwaddr l = len;
+
+    *mr = address_space_translate(e->dma_as, addr, xlat, &l, is_write,
+                                  e->dma_attrs);
+    if (!l || !memory_access_is_direct(*mr, is_write, e->dma_attrs)) {
+        return 0;
+    }
+    *ptr = qemu_map_ram_ptr((*mr)->ram_block, *xlat);
+    return *ptr ? MIN(l, len) : 0;
+}
+
+static bool xai_dma_rw_xen(XenAmdIommuV2Engine *e, hwaddr addr, uint8_t *buf,
+                           hwaddr len, bool is_write)
+{
+    MemoryRegion *mr;
+    hwaddr xlat, l;
+    void *p;
+
+    if (len > UINT64_MAX - addr) {
+        return false;
+    }
+    RCU_READ_LOCK_GUARD();
+    while (len) {
+        l = xai_dma_xen_ptr(e, addr, len, is_write, &mr, &xlat, &p);
+        if (!l) {
+            return false;
+        }
+        if (is_write) {
+            memcpy(p, buf, l);
+            memory_region_set_dirty(mr, xlat, l);
+        } else {
+            memcpy(buf, p, l);
+        }
+        addr += l;
+        buf += l;
+        len -= l;
+    }
+    return true;
+}
+
 static bool xai_dma_rw_ram(XenAmdIommuV2Engine *e, hwaddr addr, uint8_t *buf,
                            hwaddr len, bool is_write)
 {
     MemoryRegionCache c;
     hwaddr l;
 
+    if (xen_enabled()) {
+        return xai_dma_rw_xen(e, addr, buf, len, is_write);
+    }
     while (len) {
         l = xai_dma_cache(e, &c, addr, len, is_write);
         if (!l) {
@@ -226,6 +283,32 @@ bool xai_dma_rw(XenAmdIommuV2Engine *e, hwaddr addr, void *buf, hwaddr len,
     return true;
 }
 
+/* xai_dma_set_bits() under Xen: see xai_dma_xen_ptr() */
+static XaiDmaUpdate xai_dma_set_bits_xen(XenAmdIommuV2Engine *e, hwaddr addr,
+                                         uint64_t *val, uint32_t expected,
+                                         uint64_t bits)
+{
+    MemoryRegion *mr;
+    hwaddr xlat;
+    uint32_t found;
+    void *p;
+
+    RCU_READ_LOCK_GUARD();
+    if (xai_dma_xen_ptr(e, addr, sizeof(uint64_t), true, &mr, &xlat, &p) <
+        sizeof(uint64_t)) {
+        return XAI_DMA_ERROR;
+    }
+    found = qatomic_cmpxchg((uint32_t *)p, expected,
+                            expected | cpu_to_le32((uint32_t)bits));
+    if (found != expected) {
+        *val = deposit64(ldq_le_p(p), 0, 32, le32_to_cpu(found));
+        return XAI_DMA_CHANGED;
+    }
+    memory_region_set_dirty(mr, xlat, sizeof(uint64_t));
+    *val |= bits;
+    return XAI_DMA_UPDATED;
+}
+
 /*
  * Set @bits, which lie in the low 32 bits, in the little-endian quadword
  * at @addr if it still holds *@val, in one atomic operation: the guest's
@@ -246,6 +329,9 @@ XaiDmaUpdate xai_dma_set_bits(XenAmdIommuV2Engine *e, hwaddr addr,
     assert(!(bits >> 32));
     if (addr & (sizeof(uint64_t) - 1)) {
         return XAI_DMA_ERROR;
+    }
+    if (xen_enabled()) {
+        return xai_dma_set_bits_xen(e, addr, val, expected, bits);
     }
     l = xai_dma_cache(e, &c, addr, sizeof(uint64_t), true);
     if (l < sizeof(uint64_t)) {
@@ -268,15 +354,32 @@ XaiDmaUpdate xai_dma_set_bits(XenAmdIommuV2Engine *e, hwaddr addr,
     return XAI_DMA_UPDATED;
 }
 
-/* Interrupts (3.4.8): a status bit, and an MSI if its enable is set */
+/*
+ * Interrupts (3.4.8): a status bit, and an MSI if its enable is set. The
+ * MSI is only marked pending here: the transport sends it once it has
+ * left the engine's lock (xen_amd_iommu_v2_take_irq()), since an MSI is a
+ * write wherever the guest pointed it, which must not happen under the
+ * lock.
+ */
 static void xai_interrupt(XenAmdIommuV2Engine *e, uint64_t status_bit,
                           uint64_t ctrl_enable)
 {
     e->regs[XAI_R_STATUS] |= status_bit;
     if (xai_control(e, ctrl_enable)) {
         trace_xen_amd_iommu_v2_interrupt(e->regs[XAI_R_STATUS]);
-        e->ops->raise_irq(e);
+        qatomic_set(&e->irq_pending, true);
     }
+}
+
+/* An MSI the engine raised and nobody sent yet; it is the caller's now */
+bool xen_amd_iommu_v2_take_irq(XenAmdIommuV2Engine *e)
+{
+    bool pending;
+
+    QEMU_LOCK_GUARD(&e->lock);
+    pending = e->irq_pending;
+    qatomic_set(&e->irq_pending, false);
+    return pending;
 }
 
 static void xai_log_stop(XenAmdIommuV2Engine *e, const XaiLog *log)
@@ -918,6 +1021,7 @@ void xen_amd_iommu_v2_engine_reset(XenAmdIommuV2Engine *e)
     memset(e->regs, 0, sizeof(e->regs));
     e->regs[XAI_R_EFR] = e->efr;
     e->draining = false;
+    qatomic_set(&e->irq_pending, false);
     xai_iotlb_flush_all(e);
 }
 
@@ -1046,6 +1150,28 @@ bool xen_amd_iommu_v2_ppr_request(XenAmdIommuV2Engine *e,
     return true;
 }
 
+static bool xai_irq_pending_needed(void *opaque)
+{
+    XenAmdIommuV2Engine *e = opaque;
+
+    return e->irq_pending;
+}
+
+/*
+ * An MSI raised by an iothread's translation waits for a bottom half,
+ * which may not run before the machine stops to migrate: it goes along.
+ */
+static const VMStateDescription vmstate_xai_irq_pending = {
+    .name = "xen-amd-iommu-v2-engine/irq-pending",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = xai_irq_pending_needed,
+    .fields = (const VMStateField[]) {
+        VMSTATE_BOOL(irq_pending, XenAmdIommuV2Engine),
+        VMSTATE_END_OF_LIST()
+    }
+};
+
 const VMStateDescription vmstate_xen_amd_iommu_v2_engine = {
     .name = "xen-amd-iommu-v2-engine",
     .version_id = 1,
@@ -1053,5 +1179,9 @@ const VMStateDescription vmstate_xen_amd_iommu_v2_engine = {
     .fields = (const VMStateField[]) {
         VMSTATE_UINT64_ARRAY(regs, XenAmdIommuV2Engine, XAI_R_COUNT),
         VMSTATE_END_OF_LIST()
+    },
+    .subsections = (const VMStateDescription * const []) {
+        &vmstate_xai_irq_pending,
+        NULL
     }
 };

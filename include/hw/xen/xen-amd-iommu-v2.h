@@ -120,8 +120,6 @@ typedef struct XenAmdIommuV2Engine XenAmdIommuV2Engine;
 
 /* How the engine reaches its transport. */
 typedef struct XenAmdIommuV2EngineOps {
-    /* Raise the IOMMU's interrupt (one vector: MsiNum = 0). */
-    void (*raise_irq)(XenAmdIommuV2Engine *e);
     /* Cached translations were dropped (devid, or -1 for all) */
     void (*invalidated)(XenAmdIommuV2Engine *e, int devid);
     /* A COMPLETE_PPR_REQUEST for a requester; may be NULL. */
@@ -154,6 +152,8 @@ struct XenAmdIommuV2Engine {
      * completion reaching a device that does DMA).
      */
     QemuRecMutex lock;
+    /* An MSI raised, to be sent outside the lock (migrated if pending) */
+    bool irq_pending;
 
     /* Set while the command buffer is being drained (reentrancy guard) */
     bool draining;
@@ -224,6 +224,8 @@ bool xen_amd_iommu_v2_translate(XenAmdIommuV2Engine *e,
                                 const XenAmdIommuV2Request *req,
                                 XenAmdIommuV2Translation *t);
 bool xen_amd_iommu_v2_enabled(XenAmdIommuV2Engine *e);
+bool xen_amd_iommu_v2_take_irq(XenAmdIommuV2Engine *e);
+void xen_amd_iommu_v2_deliver_irq(XenAmdIommuV2State *s);
 uint64_t xen_amd_iommu_v2_base(XenAmdIommuV2State *s, bool *decode);
 void xen_amd_iommu_v2_bound(XenAmdIommuV2State *s);
 bool xen_amd_iommu_v2_ppr_encode(const XenAmdIommuV2Engine *e,
