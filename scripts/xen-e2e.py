@@ -429,6 +429,11 @@ def assert_iommu(c, f, guest_kind, patched=False):
                     "QEMU's device says once: no fast path, QEMU's engine "
                     "serves the IOMMU",
                     "said %d times" % len(said))
+            errs = [ln for ln in f["dm"]
+                    if ln.startswith("xen-amd-iommu-v2")]
+            c.check(not errs, "the device logged no guest error "
+                    "(-d guest_errors) while Linux drove it under Xen",
+                    "; ".join(errs[:3]))
     ended = [m[len("guest-"):] for m in mk if m.startswith("guest-")]
     c.check(g["reached_done"], "the HVM guest ran its report",
             "guest %s; serial: %s" % (" ".join(ended) or "not started",
