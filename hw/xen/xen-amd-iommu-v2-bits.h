@@ -189,7 +189,9 @@
 #define XAI_IIOTLB_MAXPEND_SHIFT    24
 #define XAI_IIOTLB_QUEUEID_SHIFT    32
 #define XAI_IIOTLB_PASID_LO_SHIFT   48      /* q0[55:48] = PASID[7:0] */
-#define XAI_IIOTLB_RSVD1            (BIT_ULL(1) | XAI_CMD_ADDR_RSVD)
+#define XAI_IIOTLB_TYPE             XAI_MASK(5, 4)  /* q1: not reserved */
+#define XAI_IIOTLB_RSVD1            (BIT_ULL(1) | \
+                                     (XAI_CMD_ADDR_RSVD & ~XAI_IIOTLB_TYPE))
 
 /* PREFETCH_IOMMU_PAGES (2.4.6) */
 #define XAI_PF_COUNT_SHIFT          24
@@ -206,8 +208,9 @@
 #define XAI_CPPR_TAG                XAI_MASK(41, 32)
 #define XAI_CPPR_STATUS_SHIFT       44      /* q1[47:44] */
 #define XAI_CPPR_STATUS             XAI_MASK(47, 44)
+/* q1[47:32] is the 16-bit completion tag: bits 43:42 are the guest's */
 #define XAI_CPPR_RSVD1              (XAI_MASK(1, 0) | XAI_MASK(31, 3) | \
-                                     XAI_MASK(43, 42) | XAI_MASK(63, 48))
+                                     XAI_MASK(63, 48))
 
 /* INVALIDATE_IOMMU_ALL (2.4.8) */
 #define XAI_CMD_ALL_RSVD0           XAI_MASK(59, 0)

@@ -114,6 +114,21 @@ static void xai_pci_irq_bh(void *opaque)
     xen_amd_iommu_v2_deliver_irq(opaque);
 }
 
+/*
+ * An MSI that came in the migration stream waits for the machine to run:
+ * sent while the destination still loads, it could reach an interrupt
+ * controller whose state is loaded after this device's, and be lost.
+ */
+static void xai_pci_vm_state_change(void *opaque, bool running,
+                                    RunState state)
+{
+    XenAmdIommuV2State *s = opaque;
+
+    if (running && qatomic_read(&s->engine.irq_pending)) {
+        qemu_bh_schedule(s->irq_bh);
+    }
+}
+
 /* Tell the link about the MSI capability as the guest left it. */
 static void xai_pci_sync_msi(XenAmdIommuV2State *s)
 {
@@ -891,6 +906,8 @@ static void xai_pci_realize(PCIDevice *pdev, Error **errp)
 
     s->irq_bh = qemu_bh_new_guarded(xai_pci_irq_bh, s,
                                     &DEVICE(s)->mem_reentrancy_guard);
+    s->vm_state_change = qemu_add_vm_change_state_handler(
+        xai_pci_vm_state_change, s);
     memory_region_init_io(&s->mmio, OBJECT(s), &xai_pci_mmio_ops, s,
                           "xen-amd-iommu-v2-mmio", XAI_MMIO_SIZE);
 
@@ -933,6 +950,8 @@ static void xai_pci_exit(PCIDevice *pdev)
         s->passthrough = NULL;
     }
     migrate_del_blocker(&s->migration_blocker);
+    qemu_del_vm_change_state_handler(s->vm_state_change);
+    s->vm_state_change = NULL;
     qemu_bh_delete(s->irq_bh);
     s->irq_bh = NULL;
     xen_amd_iommu_v2_engine_exit(&XEN_AMD_IOMMU_V2(pdev)->engine);
@@ -942,7 +961,13 @@ static void xai_pci_exit(PCIDevice *pdev)
     }
 }
 
-static void xai_pci_reset_hold(Object *obj, ResetType type)
+/*
+ * The exit phase: devices reset after this one (those created before it)
+ * finish their DMA in their enter or hold phases, still translated; and
+ * the PCI bus resets MSI in its hold phase, after this device's own
+ * (children come first): only now does the capability read as reset.
+ */
+static void xai_pci_reset_exit(Object *obj, ResetType type)
 {
     XenAmdIommuV2State *s = XEN_AMD_IOMMU_V2(obj);
 
@@ -950,15 +975,7 @@ static void xai_pci_reset_hold(Object *obj, ResetType type)
     /* Placed and enabled, as firmware leaves a real IOMMU. */
     xai_pci_set_cap_base(PCI_DEVICE(s), s->mmio_base, true);
     xai_pci_apply_base(s, true);
-}
-
-/*
- * The PCI bus resets MSI in its hold phase, after this device's own
- * (children come first): only now does the capability read as reset.
- */
-static void xai_pci_reset_exit(Object *obj, ResetType type)
-{
-    xai_pci_sync_msi(XEN_AMD_IOMMU_V2(obj));
+    xai_pci_sync_msi(s);
 }
 
 static int xai_pci_post_load(void *opaque, int version_id)
@@ -972,9 +989,7 @@ static int xai_pci_post_load(void *opaque, int version_id)
     }
     xai_pci_apply_base(s, false);
     xai_pci_sync_msi(s);
-    if (s->engine.irq_pending) {
-        qemu_bh_schedule(s->irq_bh);    /* an MSI the source had not sent */
-    }
+    /* An MSI the source had not sent goes once the machine runs */
     return 0;
 }
 
@@ -1070,7 +1085,6 @@ static void xai_pci_class_init(ObjectClass *klass, void *data)
     k->vendor_id = XAI_PCI_VENDOR_AMD;
     k->device_id = XAI_PCI_DEVICE_DEFAULT;
     k->class_id = XAI_PCI_CLASS_IOMMU;
-    rc->phases.hold = xai_pci_reset_hold;
     rc->phases.exit = xai_pci_reset_exit;
     dc->desc = "AMD IOMMUv2 for Xen HVM guests (PPR, PASID, guest translation)";
     dc->vmsd = &vmstate_xai_pci;

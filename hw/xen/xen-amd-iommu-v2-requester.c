@@ -10,7 +10,9 @@
  *
  * Registers (BAR 0, 4 KiB; little endian):
  *   0x00 PASID                      0x04 FLAGS (bit 0 PASID valid,
- *   0x08 ADDRESS (64-bit IOVA)          bit 1 user, bit 2 no auto PRI)
+ *   0x08 ADDRESS (64-bit IOVA)          bit 1 user, bit 2 no auto PRI,
+ *                                       bit 3 write the buffer's first
+ *                                       8 bytes (untagged) at reset)
  *   0x10 LENGTH (<= 2048)           0x14 COMMAND (1 read from memory,
  *   0x18 STATUS                         2 write to memory, 3 page request)
  *   0x1c RESPONSE (last PRG code)   0x20 TAG (page request group index)
@@ -52,6 +54,7 @@
 #define REQ_F_PASID     BIT(0)
 #define REQ_F_USER      BIT(1)
 #define REQ_F_NO_PRI    BIT(2)
+#define REQ_F_WRITE_AT_RESET BIT(3)
 
 enum {
     REQ_CMD_READ = 1,
@@ -429,6 +432,14 @@ static void req_reset_hold(Object *obj, ResetType type)
 {
     XenAmdIommuV2Requester *r = XEN_AMD_IOMMU_V2_REQUESTER(obj);
 
+    /*
+     * A device that finishes a write as it resets (virtio completing its
+     * requests, a disk controller its DMA): the IOMMU must still
+     * translate it, whatever the order the devices reset in.
+     */
+    if (r->flags & REQ_F_WRITE_AT_RESET) {
+        pci_dma_write(PCI_DEVICE(r), r->address, r->buf, 8);
+    }
     r->pasid = r->flags = r->length = r->status = 0;
     r->response = r->tag = r->repeat = r->stride = 0;
     r->address = 0;

@@ -48,6 +48,7 @@ typedef struct XaiWalk {
     uint32_t pasid;
     bool pasid_valid;
     bool guest;             /* walking the guest's tables */
+    bool untagged_gio;      /* an untagged request on PASID 0's tables */
     uint16_t flags;         /* event flags gathered on the way */
     hwaddr error_addr;      /* the table entry a hardware error hit */
 } XaiWalk;
@@ -98,7 +99,7 @@ static void xai_invalidated(XenAmdIommuV2Engine *e, int devid)
 
 void xai_iotlb_flush_all(XenAmdIommuV2Engine *e)
 {
-    e->last_fault = 0;
+    e->last_fault.valid = false;
     g_hash_table_remove_all(e->iotlb);
     trace_xen_amd_iommu_v2_iotlb_flush(-1, 0, 0, 0);
     xai_invalidated(e, -1);
@@ -114,7 +115,7 @@ static gboolean xai_iotlb_match_devid(gpointer key, gpointer value,
 
 void xai_iotlb_flush_devid(XenAmdIommuV2Engine *e, uint16_t devid)
 {
-    e->last_fault = 0;
+    e->last_fault.valid = false;
     g_hash_table_foreach_remove(e->iotlb, xai_iotlb_match_devid, &devid);
     trace_xen_amd_iommu_v2_iotlb_flush(devid, 0, 0, 0);
     xai_invalidated(e, devid);
@@ -167,7 +168,7 @@ void xai_iotlb_flush_pages(XenAmdIommuV2Engine *e, uint16_t domid,
         .pasid = gn ? pasid : XAI_NO_PASID,
     };
 
-    e->last_fault = 0;
+    e->last_fault.valid = false;
     addr &= ~0xfffULL;
     if (s) {
         uint64_t ones = ~(addr | 0xfffULL) ? ctz64(~(addr | 0xfffULL)) : 64;
@@ -258,6 +259,26 @@ static XaiFault xai_read_dte(XenAmdIommuV2Engine *e, XaiWalk *w)
 }
 
 /*
+ * No page table (Mode 0, or no translation information: TV clear): the
+ * address is not translated and the entry's IR and IW decide. Linux's
+ * blocked domain is an entry with V alone; its identity domain under SNP
+ * is V, IR and IW without TV.
+ */
+static XaiFault xai_untranslated(XaiWalk *w, hwaddr iova, bool is_write,
+                                 XenAmdIommuV2Translation *t)
+{
+    t->addr = iova & ~0xfffULL;
+    t->page_mask = 0xfff;
+    t->read = w->dte[0] & XAI_DTE_IR;
+    t->write = w->dte[0] & XAI_DTE_IW;
+    if (!(is_write ? t->write : t->read)) {
+        w->flags |= XAI_EVT_F_PR | XAI_EVT_F_PE;
+        return XAI_PAGE_FAULT;
+    }
+    return XAI_OK;
+}
+
+/*
  * Host (v1) page walk (2.2.3): from DTE.Mode levels down, following each
  * PTE's next-level field, which may skip levels (the skipped index bits
  * must then be zero) or end the walk early with a large page. A next
@@ -274,10 +295,7 @@ static XaiFault xai_host_walk(XenAmdIommuV2Engine *e, XaiWalk *w, hwaddr iova,
     int steps;
 
     if (level == 0) {
-        /* No page table: the DTE's permissions filter the access. */
-        t->addr = iova & ~0xfffULL;
-        t->page_mask = 0xfff;
-        goto check;
+        return xai_untranslated(w, iova, is_write, t);
     }
     if (level > max_levels) {
         return XAI_BAD_DTE;
@@ -339,7 +357,8 @@ check:
     t->read = read;
     t->write = write;
     if (!(is_write ? write : read)) {
-        w->flags |= XAI_EVT_F_PR;   /* present, but not for this access */
+        /* present, but not for this access */
+        w->flags |= XAI_EVT_F_PR | XAI_EVT_F_PE;
         return XAI_PAGE_FAULT;
     }
     return XAI_OK;
@@ -433,8 +452,13 @@ static XaiFault xai_guest_walk(XenAmdIommuV2Engine *e, XaiWalk *w,
     if (req->pasid >> (9 * (glx + 1))) {
         return XAI_PAGE_FAULT;
     }
-    /* The address must be canonical for the paging mode */
-    if (sextract64(req->addr, 0, va_bits) != (int64_t)req->addr) {
+    /*
+     * A PASID's addresses are canonical for the paging mode, as the CPU's;
+     * untagged DMA on PASID 0's tables has no sign extension: all the
+     * mode's bits address the lower half (Linux's v2 DMA domains).
+     */
+    if (w->untagged_gio ? req->addr >> va_bits != 0 :
+        sextract64(req->addr, 0, va_bits) != (int64_t)req->addr) {
         return XAI_PAGE_FAULT;
     }
     for (level = glx; level >= 0; level--) {
@@ -498,7 +522,7 @@ again:
         table = entry & XAI_GPTE_ADDR;
     }
     if ((req->is_write && !write) || (req->is_user && !user)) {
-        w->flags |= XAI_EVT_F_PR;
+        w->flags |= XAI_EVT_F_PR | XAI_EVT_F_PE;
         return XAI_PAGE_FAULT;
     }
     /* The final guest-physical page, with the access asked for */
@@ -545,7 +569,7 @@ static uint64_t xai_fault_q0(const XaiWalk *w,
         break;
     case XAI_BAD_DTE:
         q0 |= req->pasid_valid ? xai_event_pasid(req->pasid) : 0;
-        flags = (flags & ~XAI_EVT_F_PR) | gn | rw;
+        flags = (flags & ~(XAI_EVT_F_PR | XAI_EVT_F_PE)) | gn | rw;
         break;
     case XAI_DTE_HW_ERROR:
         flags = rw | XAI_EVT_HW_MASTER_ABORT;
@@ -565,6 +589,33 @@ static uint64_t xai_fault_q0(const XaiWalk *w,
     return q0 | (uint64_t)flags << XAI_EVT_FLAGS_SHIFT;
 }
 
+/*
+ * QEMU's memory core splits an access it cannot complete into smaller
+ * ones, each translated again at a higher address: report such a run once,
+ * as the single transaction on a real bus would give. The same requester
+ * starting again (at or below the last address) is a new transaction.
+ */
+static bool xai_fault_repeated(XenAmdIommuV2Engine *e,
+                               const XenAmdIommuV2Request *req)
+{
+    uint32_t pasid = req->pasid_valid ? req->pasid : XAI_NO_PASID;
+    bool repeated = e->last_fault.valid &&
+                    e->last_fault.devid == req->devid &&
+                    e->last_fault.pasid == pasid &&
+                    e->last_fault.write == req->is_write &&
+                    e->last_fault.user == req->is_user &&
+                    (e->last_fault.addr >> 12) == (req->addr >> 12) &&
+                    req->addr > e->last_fault.addr;
+
+    e->last_fault.valid = true;
+    e->last_fault.devid = req->devid;
+    e->last_fault.pasid = pasid;
+    e->last_fault.write = req->is_write;
+    e->last_fault.user = req->is_user;
+    e->last_fault.addr = req->addr;
+    return repeated;
+}
+
 static void xai_report_fault(XenAmdIommuV2Engine *e, XaiWalk *w,
                              const XenAmdIommuV2Request *req, XaiFault f)
 {
@@ -576,18 +627,10 @@ static void xai_report_fault(XenAmdIommuV2Engine *e, XaiWalk *w,
         [XAI_INVALID_REQUEST] = XAI_EVT_INVALID_DEVICE_REQUEST,
     };
     uint16_t flags = w->flags;
-    uint64_t key = (req->addr & ~0xfffULL) | req->is_write << 1 | 1;
 
-    /*
-     * QEMU's memory core splits an access it cannot complete into smaller
-     * ones and retries each: report one fault per page and access kind,
-     * as the single transaction on a real bus would give.
-     */
-    if (e->last_fault == key && e->last_fault_devid == req->devid) {
+    if (xai_fault_repeated(e, req)) {
         return;
     }
-    e->last_fault = key;
-    e->last_fault_devid = req->devid;
     e->counters.faults++;
     trace_xen_amd_iommu_v2_fault(req->devid, req->pasid_valid, req->pasid,
                                  req->addr, req->is_write, codes[f]);
@@ -669,6 +712,7 @@ bool xen_amd_iommu_v2_translate(XenAmdIommuV2Engine *e,
     hit = xai_iotlb_lookup(e, req);
     if (hit && (req->is_write ? hit->write : hit->read)) {
         e->counters.iotlb_hits++;
+        e->last_fault.valid = false;
         t->addr = hit->addr;
         t->page_mask = hit->page_mask;
         t->read = hit->read;
@@ -678,18 +722,22 @@ bool xen_amd_iommu_v2_translate(XenAmdIommuV2Engine *e,
     e->counters.translations++;
     f = xai_read_dte(e, &w);
     if (f == XAI_OK) {
-        if (!(w.dte[0] & XAI_DTE_V) || !(w.dte[0] & XAI_DTE_TV) ||
-            xai_excluded(e, req, w.dte)) {
+        if (!(w.dte[0] & XAI_DTE_V) || xai_excluded(e, req, w.dte)) {
             xai_passthrough(req, t);
             return true;
         }
-        if (!req->pasid_valid && (w.dte[0] & XAI_DTE_GIOV) &&
+        if (!(w.dte[0] & XAI_DTE_TV)) {
+            /* No GCR3 table either: a PASID has nothing to select */
+            f = req->pasid_valid ? XAI_INVALID_REQUEST :
+                xai_untranslated(&w, req->addr, req->is_write, t);
+        } else if (!req->pasid_valid && (w.dte[0] & XAI_DTE_GIOV) &&
             (w.dte[0] & XAI_DTE_GV) && (e->efr & XAI_EFR_GIO_SUP)) {
             /* Guest I/O protection: untagged requests use PASID 0 */
             XenAmdIommuV2Request gio = *req;
 
             gio.pasid_valid = true;
             gio.pasid = 0;
+            w.untagged_gio = true;
             f = xai_guest_walk(e, &w, &gio, t);
         } else if (req->pasid_valid) {
             /* PASID requests need guest translation on (2.2.6) */
@@ -724,6 +772,6 @@ bool xen_amd_iommu_v2_translate(XenAmdIommuV2Engine *e,
         return false;
     }
     xai_iotlb_insert(e, req, &w, t);
-    e->last_fault = 0;
+    e->last_fault.valid = false;
     return true;
 }

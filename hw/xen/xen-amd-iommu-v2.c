@@ -355,19 +355,60 @@ XaiDmaUpdate xai_dma_set_bits(XenAmdIommuV2Engine *e, hwaddr addr,
 }
 
 /*
- * Interrupts (3.4.8): a status bit, and an MSI if its enable is set. The
- * MSI is only marked pending here: the transport sends it once it has
- * left the engine's lock (xen_amd_iommu_v2_take_irq()), since an MSI is a
- * write wherever the guest pointed it, which must not happen under the
- * lock.
+ * MSI is an edge: one is marked pending when a status bit turns on with
+ * its enable set, or the enable turns on with the bit already set; not
+ * again while the bit stays set (Linux clears it before reading the log:
+ * an entry after that sets it again). The transport sends the MSI once it
+ * has left the engine's lock (xen_amd_iommu_v2_take_irq()), since an MSI
+ * is a write wherever the guest pointed it, which must not happen under
+ * the lock.
  */
+static void xai_raise_irq(XenAmdIommuV2Engine *e)
+{
+    trace_xen_amd_iommu_v2_interrupt(e->regs[XAI_R_STATUS]);
+    qatomic_set(&e->irq_pending, true);
+}
+
+/* Interrupts (3.4.8): a status bit, and an MSI if its enable is set */
 static void xai_interrupt(XenAmdIommuV2Engine *e, uint64_t status_bit,
                           uint64_t ctrl_enable)
 {
+    bool was_set = xai_status(e, status_bit);
+
     e->regs[XAI_R_STATUS] |= status_bit;
-    if (xai_control(e, ctrl_enable)) {
-        trace_xen_amd_iommu_v2_interrupt(e->regs[XAI_R_STATUS]);
-        qatomic_set(&e->irq_pending, true);
+    if (!was_set && xai_control(e, ctrl_enable)) {
+        xai_raise_irq(e);
+    }
+}
+
+/* Each interrupt status bit and the control bit that enables its MSI */
+static const struct {
+    uint64_t status;
+    uint64_t enable;
+} xai_irq_sources[] = {
+    { XAI_STATUS_EVT_OVERFLOW, XAI_CTRL_EVT_INT_EN },
+    { XAI_STATUS_EVT_LOG_INT, XAI_CTRL_EVT_INT_EN },
+    { XAI_STATUS_COMWAIT_INT, XAI_CTRL_COMWAIT_INT_EN },
+    { XAI_STATUS_PPR_OVERFLOW, XAI_CTRL_PPR_INT_EN },
+    { XAI_STATUS_PPR_INT, XAI_CTRL_PPR_INT_EN },
+};
+
+/*
+ * An enable turned on while its status bit is set: Linux starts its logs
+ * before it sets up their interrupt, and an entry (or an overflow, which
+ * stops the log) in between would otherwise never be signalled.
+ */
+static void xai_irq_enables_written(XenAmdIommuV2Engine *e, uint64_t old)
+{
+    uint64_t turned_on = e->regs[XAI_R_CONTROL] & ~old;
+    int i;
+
+    for (i = 0; i < ARRAY_SIZE(xai_irq_sources); i++) {
+        if ((turned_on & xai_irq_sources[i].enable) &&
+            xai_status(e, xai_irq_sources[i].status)) {
+            xai_raise_irq(e);
+            return;
+        }
     }
 }
 
@@ -517,6 +558,7 @@ static void xai_control_written(XenAmdIommuV2Engine *e, uint64_t old)
         xai_update_run(e, old, XAI_CTRL_PPR_LOG_EN, XAI_STATUS_PPR_LOG_RUN,
                        XAI_R_PPR_BASE, "PPR log");
     }
+    xai_irq_enables_written(e, old);
     xai_drain_commands(e);
 }
 

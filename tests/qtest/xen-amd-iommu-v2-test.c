@@ -643,6 +643,20 @@ static void test_completion_wait(void)
     qxai_submit(x, qxai_cmd(QXAI_CMD_COMPLETION_WAIT, 2), 0);
     g_assert_cmphex(qtest_readl(x->qts, msi), ==, 0);
     g_assert_cmpuint(command_count(x, QXAI_CMD_COMPLETION_WAIT), ==, 3);
+
+    /* The enable turned on while the status bit is set: a message now */
+    qxai_control_set(x, QXAI_CTRL_COMWAIT_INT_EN);
+    g_assert_cmphex(qtest_readl(x->qts, msi), ==, MSI_DATA);
+    g_assert_cmpuint(info_uint(x, "interrupts"), ==, 2);
+
+    /* An edge: none while the bit stays set, one once the driver cleared it */
+    qtest_writel(x->qts, msi, 0);
+    qxai_submit(x, qxai_cmd(QXAI_CMD_COMPLETION_WAIT, 2), 0);
+    g_assert_cmphex(qtest_readl(x->qts, msi), ==, 0);
+    qxai_writeq(x, QXAI_STATUS, QXAI_ST_COMWAIT_INT);
+    qxai_submit(x, qxai_cmd(QXAI_CMD_COMPLETION_WAIT, 2), 0);
+    g_assert_cmphex(qtest_readl(x->qts, msi), ==, MSI_DATA);
+    g_assert_cmpuint(info_uint(x, "interrupts"), ==, 3);
     qxai_stop(x);
 }
 
@@ -749,6 +763,20 @@ static void test_complete_ppr(void)
     c = qdict_get_qdict(info, "last-ppr-completion");
     g_assert_false(qdict_haskey(c, "pasid"));
     g_assert_cmpuint(dict_uint(c, "tag"), ==, 5);
+    qobject_unref(info);
+
+    /*
+     * Fields that are the guest's, not reserved: the completion tag's
+     * bits 43:42 and INVALIDATE_IOTLB_PAGES' Type (q1 bits 5:4).
+     */
+    qxai_submit(x, qxai_cmd(QXAI_CMD_COMPLETE_PPR, 0x0308),
+                3ULL << 42 | 7ULL << 32);
+    qxai_submit(x, qxai_cmd(QXAI_CMD_INV_IOTLB_PAGES, 0x0308), 3ULL << 4);
+    g_assert_cmpuint(info_uint(x, "illegal-commands"), ==, 0);
+    g_assert_cmpuint(ring_ptr(x, QXAI_CMD_HEAD), ==, 4);
+    info = query_device(x);
+    c = qdict_get_qdict(info, "last-ppr-completion");
+    g_assert_cmpuint(dict_uint(c, "tag"), ==, 7);
     qobject_unref(info);
     qxai_stop(x);
 }
@@ -1475,7 +1503,25 @@ static void test_remap_passthrough(void)
     qtest_writeq(r->x->qts, a, 0x3333);
     edu_copy(r, a, b);
     g_assert_cmphex(qtest_readq(r->x->qts, b), ==, 0x2222);
-    expect_event(r, 0, 2, b, 0x020, 0);
+    expect_event(r, 0, 2, b, 0x070, 0);     /* RW, PR, PE */
+    /* The same transfer again is another fault */
+    edu_copy(r, a, b);
+    expect_event(r, 1, 2, b, 0x070, 0);
+
+    /* V=1 TV=0 (Linux's blocked domain): nothing gets through */
+    set_dte(r, DTE_V, DOMID);
+    qxai_submit(r->x, qxai_cmd(QXAI_CMD_INV_DEVTAB_ENTRY, EDU_DEVID), 0);
+    qtest_writeq(r->x->qts, a, 0x4444);
+    edu_copy(r, a, b);
+    g_assert_cmphex(qtest_readq(r->x->qts, b), ==, 0x2222);
+    expect_event(r, 2, 2, a, 0x050, 0x020);     /* read: PR, PE */
+    expect_event(r, 3, 2, b, 0x070, 0);
+    /* ... and V, IR, IW without TV (Linux's SNP identity): untranslated */
+    set_dte(r, DTE_V | DTE_IR | DTE_IW, DOMID);
+    qxai_submit(r->x, qxai_cmd(QXAI_CMD_INV_DEVTAB_ENTRY, EDU_DEVID), 0);
+    edu_copy(r, a, b);
+    g_assert_cmphex(qtest_readq(r->x->qts, b), ==, 0x4444);
+    g_assert_cmpuint(ring_ptr(r->x, QXAI_EVT_TAIL), ==, 4);
     remap_stop(r);
 }
 
@@ -1502,10 +1548,10 @@ static void test_remap_4level(void)
     /* Write to a read-only page: IO_PAGE_FAULT, present, write */
     edu_copy(r, iova_src, iova_ro + 8);
     g_assert_cmphex(qtest_readq(r->x->qts, ro + 8), ==, 0);
-    expect_event(r, 0, 2, iova_ro + 8, 0x030, 0x001);
+    expect_event(r, 0, 2, iova_ro + 8, 0x070, 0x001);
     /* Read of an unmapped page: not present, read */
     edu_dma(r, iova_none, EDU_BUF, false);
-    expect_event(r, 1, 2, iova_none, 0, 0x030);
+    expect_event(r, 1, 2, iova_none, 0, 0x070);
     remap_stop(r);
 }
 
@@ -2090,6 +2136,43 @@ static void rq_inv_pages(Pasid *p, bool gn, uint32_t pasid, uint64_t addr)
 }
 
 /*
+ * A device that writes as it resets, and resets after the IOMMU (created
+ * before it: QEMU resets the newest first), is still translated: the
+ * IOMMU turns off in the reset's exit phase, after every device's hold.
+ */
+static void test_remap_reset_order(void)
+{
+    QTestState *qts = qtest_init("-M q35 -nodefaults "
+                                 "-device xen-amd-iommu-v2-requester,addr=06.0 "
+                                 "-device xen-amd-iommu-v2,id=iommu0,addr=04.0");
+    QXenAmdIommuV2 *x = qxai_attach(qts, QPCI_DEVFN(4, 0), true);
+    QPCIDevice *rq = qpci_device_find(x->bus, RQ_DEVFN);
+    uint64_t devtab = zero_page(x), iova = zero_page(x), pa = zero_page(x);
+    uint64_t root = host_map4(x, 0, iova, pa, PTE_IR | PTE_IW);
+    QPCIBar bar;
+
+    g_assert(rq);
+    qpci_device_enable(rq);
+    bar = qpci_iomap(rq, 0, NULL);
+    qxai_setup_rings(x, LOG2_ENTRIES);
+    qtest_writeq(qts, devtab + RQ_DEVID * 32,
+                 root | DTE_MODE(4) | DTE_V | DTE_TV | DTE_IR | DTE_IW);
+    qtest_writeq(qts, devtab + RQ_DEVID * 32 + 8, DOMID);
+    qxai_writeq(x, QXAI_DEVTAB_BASE, devtab);
+    qxai_control_set(x, QXAI_CTRL_IOMMU_EN | QXAI_CTRL_CMD_BUF_EN |
+                     QXAI_CTRL_EVT_LOG_EN);
+
+    qpci_io_writeq(rq, bar, 0x800, 0x5e7a5e7aULL);
+    qpci_io_writeq(rq, bar, 0x08, iova);
+    qpci_io_writel(rq, bar, 0x04, 8);       /* write at reset */
+    qtest_system_reset(qts);
+    g_assert_cmphex(qtest_readq(qts, pa), ==, 0x5e7a5e7aULL);
+    g_assert_cmphex(qtest_readq(qts, iova), ==, 0);
+    g_free(rq);
+    qxai_stop(x);
+}
+
+/*
  * Faults of PASID requests name the PASID as Linux decodes it (2.5):
  * PASID[19:16] in bits 19:16 and PASID[15:0] in bits 47:32, for
  * IO_PAGE_FAULT, ILLEGAL_DEV_TABLE_ENTRY and INVALID_DEVICE_REQUEST.
@@ -2120,16 +2203,22 @@ static void test_pasid_fault_events(void)
     expect_pasid_event(p, 0, 2, pasid, RQ_VA, 0x005);     /* GN, US */
     g_assert_cmpuint(rq_run_pasid(p, pasid, RQ_VA + 0x1000, 2, false), ==, 1);
     expect_pasid_event(p, 1, 2, pasid, RQ_VA + 0x1000, 0x021); /* GN, RW */
+    /* The same request again, then another PASID's: a fault each */
+    g_assert_cmpuint(rq_run_pasid(p, pasid, RQ_VA + 0x1000, 2, false), ==, 1);
+    expect_pasid_event(p, 2, 2, pasid, RQ_VA + 0x1000, 0x021);
+    g_assert_cmpuint(rq_run_pasid(p, pasid + 1, RQ_VA + 0x1000, 2, false),
+                     ==, 1);
+    expect_pasid_event(p, 3, 2, pasid + 1, RQ_VA + 0x1000, 0x021);
 
     /* A GCR3 table of more levels than offered: an illegal entry */
     rq_dte_update(p, 0, 3ULL << 56);
     g_assert_cmpuint(rq_run_pasid(p, pasid, RQ_VA + 0x2000, 1, true), ==, 1);
-    expect_pasid_event(p, 2, 1, pasid, RQ_VA + 0x2000, 0x001);
+    expect_pasid_event(p, 4, 1, pasid, RQ_VA + 0x2000, 0x001);
 
     /* Guest translation off: an invalid request, US in bit 49, no RW */
     qxai_control_clear(p->x, QXAI_CTRL_GT_EN);
     g_assert_cmpuint(rq_run_pasid(p, pasid, RQ_VA + 0x3000, 2, true), ==, 1);
-    expect_pasid_event(p, 3, 8, pasid, RQ_VA + 0x3000, 0x003);
+    expect_pasid_event(p, 5, 8, pasid, RQ_VA + 0x3000, 0x003);
     pasid_stop(p);
 }
 
@@ -2160,6 +2249,16 @@ static void test_pasid_giov_invalidation(void)
     rq_inv_pages(p, true, 0, 0x5000);
     g_assert_cmpuint(rq_run_untagged(p, 0x5028, 1), ==, 0);
     g_assert_cmphex(qpci_io_readq(p->rq, p->rq_bar, 0x800), ==, 0xbbbb);
+
+    /*
+     * Untagged addresses are not sign-extended: bit 47 addresses the
+     * upper half of PASID 0's tables. A PASID's must be canonical.
+     */
+    guest_map(p, 0x800000005000ULL, a, GPTE_P | GPTE_RW | GPTE_US);
+    g_assert_cmpuint(rq_run_untagged(p, 0x800000005028ULL, 1), ==, 0);
+    g_assert_cmphex(qpci_io_readq(p->rq, p->rq_bar, 0x800), ==, 0xaaaa);
+    g_assert_cmpuint(rq_run_pasid(p, 0, 0x800000005028ULL, 1, true), !=, 0);
+    g_assert_cmpuint(rq_run_untagged(p, 0x1000000005028ULL, 1), ==, 1);
     pasid_stop(p);
 }
 
@@ -3136,6 +3235,64 @@ static const char *load_patched(const char *path, const char *uri,
 }
 
 /*
+ * An MSI pending in the stream (an iothread raised it as the source
+ * stopped) is sent once the destination runs, not while it loads: the
+ * interrupt controller's state could come after the IOMMU's and drop it.
+ */
+static void test_migration_pending_msi(void)
+{
+    static const char sub[] = "xen-amd-iommu-v2-engine/irq-pending";
+    g_autofree char *path = g_strdup_printf("%s/xai-irq-%d.mig",
+                                            g_get_tmp_dir(), getpid());
+    g_autofree char *uri = g_strdup_printf("file:%s", path);
+    g_autofree gchar *stream = NULL;
+    QXenAmdIommuV2 *src = start_running();
+    uint64_t msi = msi_to_ram(src);
+    uint8_t footer[5] = { 0x7e };
+    GByteArray *patched = g_byte_array_new();
+    uint8_t rec[64] = { 0x05, sizeof(sub) - 1 };
+    QTestState *dqts;
+    size_t at, foot;
+    gsize len;
+    QDict *rsp;
+    int i;
+
+    save_stream(src, path, &stream, &len, &at);
+    /*
+     * The section ends with a footer (7Eh, its section id): the engine's
+     * registers are its last fields, so its subsection goes just before.
+     */
+    memcpy(footer + 1, stream + at - 5, 4);
+    foot = stream_find_once(stream, len, at, footer, 5) - stream;
+    memcpy(rec + 2, sub, sizeof(sub) - 1);
+    stl_be_p(rec + 2 + sizeof(sub) - 1, 1);          /* version */
+    rec[2 + sizeof(sub) - 1 + 4] = 1;                /* irq_pending */
+    g_byte_array_append(patched, (uint8_t *)stream, foot);
+    g_byte_array_append(patched, rec, 2 + sizeof(sub) - 1 + 5);
+    g_byte_array_append(patched, (uint8_t *)stream + foot, len - foot);
+    g_assert(g_file_set_contents(path, (gchar *)patched->data,
+                                 patched->len, NULL));
+    g_byte_array_unref(patched);
+
+    dqts = qtest_init("-M q35 -nodefaults -device "
+                      "xen-amd-iommu-v2,id=iommu0,addr=04.0 -S "
+                      "-incoming defer");
+    rsp = qtest_qmp(dqts, "{'execute': 'migrate-incoming', "
+                    "'arguments': {'uri': %s}}", uri);
+    g_assert(qdict_haskey(rsp, "return"));
+    qobject_unref(rsp);
+    wait_migration(dqts);
+    g_assert_cmphex(qtest_readl(dqts, msi), ==, 0);
+    qtest_qmp_assert_success(dqts, "{'execute': 'cont'}");
+    for (i = 0; i < 500 && qtest_readl(dqts, msi) != MSI_DATA; i++) {
+        g_usleep(10000);
+    }
+    g_assert_cmphex(qtest_readl(dqts, msi), ==, MSI_DATA);
+    qtest_quit(dqts);
+    unlink(path);
+}
+
+/*
  * A stream in which the command buffer runs while the guest has it
  * disabled (no QEMU writes that) is refused: loaded, the next tail write
  * would run commands from a buffer the guest turned off.
@@ -3324,6 +3481,8 @@ int main(int argc, char **argv)
                    test_remap_invalidation);
     qtest_add_func("/xen-amd-iommu-v2/remap/prefetch-inval",
                    test_remap_prefetch_inval);
+    qtest_add_func("/xen-amd-iommu-v2/remap/reset-order",
+                   test_remap_reset_order);
     qtest_add_func("/xen-amd-iommu-v2/remap/bridge-power-off",
                    test_remap_bridge_power_off);
     qtest_add_func("/xen-amd-iommu-v2/pasid/dma", test_pasid_dma);
@@ -3364,6 +3523,8 @@ int main(int argc, char **argv)
                    test_migration_absent_status);
     qtest_add_func("/xen-amd-iommu-v2/migration/log-reserved-length",
                    test_migration_log_reserved_length);
+    qtest_add_func("/xen-amd-iommu-v2/migration/pending-msi",
+                   test_migration_pending_msi);
     qtest_add_func("/xen-amd-iommu-v2/migration/unknown-version",
                    test_migration_unknown_version);
     return g_test_run();

@@ -162,9 +162,15 @@ struct XenAmdIommuV2Engine {
 
     /* IOTLB: XaiIotlbEntry by (devid, PASID, 4 KiB page), bounded */
     GHashTable *iotlb;
-    /* Last fault reported (page | write << 1 | 1), to report it once */
-    uint64_t last_fault;
-    uint16_t last_fault_devid;
+    /* The last fault, to report an access QEMU split up once */
+    struct {
+        uint64_t addr;
+        uint32_t pasid;     /* XAI_NO_PASID: untagged */
+        uint16_t devid;
+        bool write;
+        bool user;
+        bool valid;
+    } last_fault;
 
     XenAmdIommuV2Counters counters;
     bool have_last_completion;
@@ -181,6 +187,7 @@ struct XenAmdIommuV2State {
     XenAmdIommuV2Engine engine;
     /* The MSI of an engine that ran without the BQL (an iothread's DMA) */
     QEMUBH *irq_bh;
+    VMChangeStateEntry *vm_state_change;
 
     /* Where the fast path runs (QEMU's engine or the hypervisor's) */
     XenAmdIommuV2Link link;
