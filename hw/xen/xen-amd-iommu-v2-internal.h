@@ -25,6 +25,7 @@ void xai_event(XenAmdIommuV2Engine *e, unsigned code, uint64_t q0,
 /* xen-amd-iommu-v2-translate.c: the IOTLB and its invalidations */
 void xai_iotlb_init(XenAmdIommuV2Engine *e);
 void xai_iotlb_destroy(XenAmdIommuV2Engine *e);
+void xai_fault_run_end(XenAmdIommuV2Engine *e);
 void xai_iotlb_flush_all(XenAmdIommuV2Engine *e);
 void xai_iotlb_flush_devid(XenAmdIommuV2Engine *e, uint16_t devid);
 void xai_iotlb_flush_pages(XenAmdIommuV2Engine *e, uint16_t domid,

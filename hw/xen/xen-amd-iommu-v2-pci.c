@@ -27,6 +27,7 @@
 #include "hw/pci/pci.h"
 #include "hw/pci/pci_bus.h"
 #include "hw/pci/pci_bridge.h"
+#include "system/runstate.h"
 #include "system/xen.h"
 #include "hw/qdev-properties.h"
 #include "migration/blocker.h"
@@ -586,7 +587,7 @@ uint64_t xen_amd_iommu_v2_base(XenAmdIommuV2State *s, bool *decode)
 static void xai_pci_config_write(PCIDevice *pdev, uint32_t addr,
                                  uint32_t val, int len)
 {
-    bool was_enabled, enable;
+    bool was_enabled, enable, msi_was_enabled = msi_enabled(pdev);
     uint64_t old = xai_pci_cap_base(pdev, &was_enabled);
     uint64_t base;
 
@@ -600,6 +601,11 @@ static void xai_pci_config_write(PCIDevice *pdev, uint32_t addr,
     xai_pci_set_cap_base(pdev, base, enable);
     xai_pci_apply_base(XEN_AMD_IOMMU_V2(pdev), false);
     xai_pci_sync_msi(XEN_AMD_IOMMU_V2(pdev));
+    if (!msi_was_enabled && msi_enabled(pdev)) {
+        /* An edge dropped while MSI was off would never come again */
+        xen_amd_iommu_v2_irq_resync(&XEN_AMD_IOMMU_V2(pdev)->engine);
+        xen_amd_iommu_v2_deliver_irq(XEN_AMD_IOMMU_V2(pdev));
+    }
 }
 
 static void xai_pci_init_capability(XenAmdIommuV2State *s)

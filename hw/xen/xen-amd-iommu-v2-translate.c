@@ -97,6 +97,11 @@ static void xai_invalidated(XenAmdIommuV2Engine *e, int devid)
     }
 }
 
+void xai_fault_run_end(XenAmdIommuV2Engine *e)
+{
+    e->last_fault.valid = false;
+}
+
 void xai_iotlb_flush_all(XenAmdIommuV2Engine *e)
 {
     e->last_fault.valid = false;
@@ -591,9 +596,12 @@ static uint64_t xai_fault_q0(const XaiWalk *w,
 
 /*
  * QEMU's memory core splits an access it cannot complete into smaller
- * ones, each translated again at a higher address: report such a run once,
- * as the single transaction on a real bus would give. The same requester
- * starting again (at or below the last address) is a new transaction.
+ * ones, each translated again at a higher address, and address_space_map()
+ * falls back to a bounce buffer that translates the same address again:
+ * report such a run once, as the single transaction on a real bus would
+ * give. A run ends with a translation that works (a walk or an IOTLB
+ * hit), another requester, PASID, kind or page, a lower address, or the
+ * driver consuming the event log.
  */
 static bool xai_fault_repeated(XenAmdIommuV2Engine *e,
                                const XenAmdIommuV2Request *req)
@@ -605,7 +613,7 @@ static bool xai_fault_repeated(XenAmdIommuV2Engine *e,
                     e->last_fault.write == req->is_write &&
                     e->last_fault.user == req->is_user &&
                     (e->last_fault.addr >> 12) == (req->addr >> 12) &&
-                    req->addr > e->last_fault.addr;
+                    req->addr >= e->last_fault.addr;
 
     e->last_fault.valid = true;
     e->last_fault.devid = req->devid;

@@ -393,6 +393,20 @@ static const struct {
     { XAI_STATUS_PPR_INT, XAI_CTRL_PPR_INT_EN },
 };
 
+/* An MSI for every status bit set whose enable is among @enables */
+static void xai_irq_reraise(XenAmdIommuV2Engine *e, uint64_t enables)
+{
+    int i;
+
+    for (i = 0; i < ARRAY_SIZE(xai_irq_sources); i++) {
+        if ((enables & xai_irq_sources[i].enable) &&
+            xai_status(e, xai_irq_sources[i].status)) {
+            xai_raise_irq(e);
+            return;
+        }
+    }
+}
+
 /*
  * An enable turned on while its status bit is set: Linux starts its logs
  * before it sets up their interrupt, and an entry (or an overflow, which
@@ -400,16 +414,18 @@ static const struct {
  */
 static void xai_irq_enables_written(XenAmdIommuV2Engine *e, uint64_t old)
 {
-    uint64_t turned_on = e->regs[XAI_R_CONTROL] & ~old;
-    int i;
+    xai_irq_reraise(e, e->regs[XAI_R_CONTROL] & ~old);
+}
 
-    for (i = 0; i < ARRAY_SIZE(xai_irq_sources); i++) {
-        if ((turned_on & xai_irq_sources[i].enable) &&
-            xai_status(e, xai_irq_sources[i].status)) {
-            xai_raise_irq(e);
-            return;
-        }
-    }
+/*
+ * The function's MSI turned on: an edge raised while it was off was
+ * dropped, and nothing would send another while its status bit stays set.
+ */
+void xen_amd_iommu_v2_irq_resync(XenAmdIommuV2Engine *e)
+{
+    QEMU_LOCK_GUARD(&e->lock);
+
+    xai_irq_reraise(e, e->regs[XAI_R_CONTROL]);
 }
 
 /* An MSI the engine raised and nobody sent yet; it is the caller's now */
@@ -911,6 +927,10 @@ static void xai_reg_written(XenAmdIommuV2Engine *e, int reg, uint64_t old)
         break;
     case XAI_R_CMD_TAIL:
         xai_drain_commands(e);
+        break;
+    case XAI_R_EVT_HEAD:
+        /* The driver consumed the log: the next fault is a new one */
+        xai_fault_run_end(e);
         break;
     default:
         break;

@@ -232,6 +232,7 @@ bool xen_amd_iommu_v2_translate(XenAmdIommuV2Engine *e,
                                 XenAmdIommuV2Translation *t);
 bool xen_amd_iommu_v2_enabled(XenAmdIommuV2Engine *e);
 bool xen_amd_iommu_v2_take_irq(XenAmdIommuV2Engine *e);
+void xen_amd_iommu_v2_irq_resync(XenAmdIommuV2Engine *e);
 void xen_amd_iommu_v2_deliver_irq(XenAmdIommuV2State *s);
 uint64_t xen_amd_iommu_v2_base(XenAmdIommuV2State *s, bool *decode);
 void xen_amd_iommu_v2_bound(XenAmdIommuV2State *s);
