@@ -104,7 +104,7 @@ void xai_fault_run_end(XenAmdIommuV2Engine *e)
 
 void xai_iotlb_flush_all(XenAmdIommuV2Engine *e)
 {
-    e->last_fault.valid = false;
+    xai_fault_run_end(e);
     g_hash_table_remove_all(e->iotlb);
     trace_xen_amd_iommu_v2_iotlb_flush(-1, 0, 0, 0);
     xai_invalidated(e, -1);
@@ -120,7 +120,7 @@ static gboolean xai_iotlb_match_devid(gpointer key, gpointer value,
 
 void xai_iotlb_flush_devid(XenAmdIommuV2Engine *e, uint16_t devid)
 {
-    e->last_fault.valid = false;
+    xai_fault_run_end(e);
     g_hash_table_foreach_remove(e->iotlb, xai_iotlb_match_devid, &devid);
     trace_xen_amd_iommu_v2_iotlb_flush(devid, 0, 0, 0);
     xai_invalidated(e, devid);
@@ -173,7 +173,7 @@ void xai_iotlb_flush_pages(XenAmdIommuV2Engine *e, uint16_t domid,
         .pasid = gn ? pasid : XAI_NO_PASID,
     };
 
-    e->last_fault.valid = false;
+    xai_fault_run_end(e);
     addr &= ~0xfffULL;
     if (s) {
         uint64_t ones = ~(addr | 0xfffULL) ? ctz64(~(addr | 0xfffULL)) : 64;
@@ -720,7 +720,7 @@ bool xen_amd_iommu_v2_translate(XenAmdIommuV2Engine *e,
     hit = xai_iotlb_lookup(e, req);
     if (hit && (req->is_write ? hit->write : hit->read)) {
         e->counters.iotlb_hits++;
-        e->last_fault.valid = false;
+        xai_fault_run_end(e);
         t->addr = hit->addr;
         t->page_mask = hit->page_mask;
         t->read = hit->read;
@@ -780,6 +780,6 @@ bool xen_amd_iommu_v2_translate(XenAmdIommuV2Engine *e,
         return false;
     }
     xai_iotlb_insert(e, req, &w, t);
-    e->last_fault.valid = false;
+    xai_fault_run_end(e);
     return true;
 }
