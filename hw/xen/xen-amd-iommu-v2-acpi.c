@@ -108,12 +108,47 @@ typedef struct XaiAcpiBuses {
     DECLARE_BITMAP(nums, 256);
 } XaiAcpiBuses;
 
+/*
+ * A bridge's bus numbers, also those not in use yet: the guest numbers a
+ * switch hot-plugged under a root port from what firmware reserved there,
+ * and Linux refuses device IDs beyond the IVRS's last.
+ */
+static void xai_acpi_mark_bridge(PCIBus *bus, PCIDevice *dev, void *opaque)
+{
+    XaiAcpiBuses *b = opaque;
+    uint8_t type = dev->config[PCI_HEADER_TYPE] &
+                   ~PCI_HEADER_TYPE_MULTI_FUNCTION;
+    uint8_t sec = dev->config[PCI_SECONDARY_BUS];
+    uint8_t sub = dev->config[PCI_SUBORDINATE_BUS];
+
+    if (type == PCI_HEADER_TYPE_BRIDGE && sec && sec <= sub) {
+        bitmap_set(b->nums, sec, sub - sec + 1);
+    }
+}
+
+/* A bridge's bus that firmware has not numbered (yet) is no bus 0 */
+static bool xai_acpi_numbered(PCIBus *bus)
+{
+    return pci_bus_is_root(bus) || pci_bus_num(bus);
+}
+
 static void xai_acpi_mark_bus(PCIBus *bus, void *opaque)
 {
     XaiAcpiBuses *b = opaque;
 
-    if (xai_acpi_translates(b->s, bus)) {
+    if (xai_acpi_numbered(bus) && xai_acpi_translates(b->s, bus)) {
         set_bit(pci_bus_num(bus), b->nums);
+        pci_for_each_device_under_bus(bus, xai_acpi_mark_bridge, b);
+    }
+}
+
+/* ... but not a bus under them that another IOMMU serves, or none */
+static void xai_acpi_unmark_foreign_bus(PCIBus *bus, void *opaque)
+{
+    XaiAcpiBuses *b = opaque;
+
+    if (xai_acpi_numbered(bus) && !xai_acpi_translates(b->s, bus)) {
+        clear_bit(pci_bus_num(bus), b->nums);
     }
 }
 
@@ -141,6 +176,8 @@ static GArray *xai_acpi_device_entries(XenAmdIommuV2State *s)
     if (s->translating) {
         pci_for_each_bus(pci_get_bus(PCI_DEVICE(s)), xai_acpi_mark_bus,
                          &buses);
+        pci_for_each_bus(pci_get_bus(PCI_DEVICE(s)),
+                         xai_acpi_unmark_foreign_bus, &buses);
     }
     for (first = find_first_bit(buses.nums, 256); first < 256;
          first = find_next_bit(buses.nums, 256, last)) {
@@ -189,6 +226,21 @@ static void xai_acpi_ivhd(GArray *table, XenAmdIommuV2State *s, int type)
     g_array_append_vals(table, entries->data, entries->len);
 }
 
+/* An address size field of IVinfo: the smallest any instance offers */
+static uint32_t xai_acpi_min_size(GSList *list, int shift, int len)
+{
+    uint32_t min = MAKE_64BIT_MASK(0, len);
+    GSList *l;
+
+    for (l = list; l; l = l->next) {
+        XenAmdIommuV2State *s = l->data;
+
+        min = MIN(min, extract32(xen_amd_iommu_v2_address_sizes(&s->features),
+                                 shift, len));
+    }
+    return min << shift;
+}
+
 void xen_amd_iommu_v2_build_ivrs(GArray *table_data, BIOSLinker *linker,
                                  const char *oem_id, const char *oem_table_id)
 {
@@ -198,9 +250,12 @@ void xen_amd_iommu_v2_build_ivrs(GArray *table_data, BIOSLinker *linker,
     GSList *l;
 
     acpi_table_begin(&table, table_data);
-    /* IVinfo: EFRSup, GVAsize 48, PAsize 48, VAsize 64 */
-    build_append_int_noprefix(table_data, BIT(0) | 2u << 5 | 48u << 8 |
-                              64u << 15, 4);
+    /* IVinfo: EFRSup, and the address sizes every instance offers */
+    build_append_int_noprefix(table_data, BIT(0) |
+                              xai_acpi_min_size(list, XAI_SIZES_GVA_SHIFT, 3) |
+                              xai_acpi_min_size(list, XAI_SIZES_PA_SHIFT, 7) |
+                              xai_acpi_min_size(list, XAI_SIZES_VA_SHIFT, 7),
+                              4);
     build_append_int_noprefix(table_data, 0, 8);    /* reserved */
     /* Linux uses the highest IVHD type it knows: 11h carries the EFR. */
     for (l = list; l; l = l->next) {

@@ -44,9 +44,12 @@
 #define XAI_CAP_RANGE_FIRST_SHIFT   16
 #define XAI_CAP_RANGE_LAST_SHIFT    24
 #define XAI_CAP_MISC0               0x10
-#define XAI_CAP_MISC0_GVASIZE_48    (2u << 5)       /* GVAsize: 48 bits */
-#define XAI_CAP_MISC0_PASIZE_SHIFT  8
-#define XAI_CAP_MISC0_VASIZE_SHIFT  15
+/* Address sizes, in MISC0 and in the IVRS's IVinfo alike */
+#define XAI_SIZES_GVA_SHIFT         5
+#define XAI_SIZES_GVA_48            2u
+#define XAI_SIZES_GVA_57            3u
+#define XAI_SIZES_PA_SHIFT          8
+#define XAI_SIZES_VA_SHIFT          15
 #define XAI_CAP_MISC1               0x14
 
 /*

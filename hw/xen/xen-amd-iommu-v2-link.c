@@ -64,12 +64,19 @@ void xen_amd_iommu_v2_link_init(XenAmdIommuV2Link *l,
     }
 }
 
+/*
+ * A value goes to the engine end once: again only after a reset or once
+ * the guest wrote another, whether it was taken or refused (a refusal
+ * would be refused again, at every config write).
+ */
 bool xen_amd_iommu_v2_link_set_base(XenAmdIommuV2Link *l, uint64_t base,
                                     bool reset, Error **errp)
 {
-    if (!reset && base == l->base && l->set_base_calls) {
+    if (!reset && l->base_tried && base == l->tried_base) {
         return true;
     }
+    l->base_tried = true;
+    l->tried_base = base;
     trace_xen_amd_iommu_v2_link_set_base(l->ops->name, base);
     if (!l->ops->set_base(l, base, reset, errp)) {
         return false;
@@ -79,18 +86,26 @@ bool xen_amd_iommu_v2_link_set_base(XenAmdIommuV2Link *l, uint64_t base,
     return true;
 }
 
+static bool xai_link_msi_equal(bool a_enabled, const MSIMessage *a,
+                               bool b_enabled, const MSIMessage *b)
+{
+    return a_enabled == b_enabled &&
+           (!a_enabled || (a->address == b->address && a->data == b->data));
+}
+
 bool xen_amd_iommu_v2_link_set_msi(XenAmdIommuV2Link *l,
                                    const MSIMessage *msg, Error **errp)
 {
     bool enabled = msg != NULL;
+    bool tried = xai_link_msi_equal(enabled, msg, l->guest_msi_enabled,
+                                    &l->guest_msi);
 
     l->guest_msi_enabled = enabled;
     if (enabled) {
         l->guest_msi = *msg;
     }
-    if (enabled == l->msi_enabled &&
-        (!enabled || (msg->address == l->msi.address &&
-                      msg->data == l->msi.data))) {
+    /* Taken already, or refused already (as set_base) */
+    if (tried || xai_link_msi_equal(enabled, msg, l->msi_enabled, &l->msi)) {
         return true;
     }
     trace_xen_amd_iommu_v2_link_set_msi(l->ops->name, enabled,

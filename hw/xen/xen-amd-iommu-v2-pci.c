@@ -105,6 +105,13 @@ void xen_amd_iommu_v2_deliver_irq(XenAmdIommuV2State *s)
     }
     if (!bql_locked()) {
         qemu_bh_schedule(s->irq_bh);
+    } else if (!runstate_is_running()) {
+        /*
+         * Stopped, or still loading an incoming machine (another device's
+         * load-time DMA translated through us): the interrupt controller
+         * may not be there yet. It goes when the machine runs.
+         */
+        return;
     } else if (xen_amd_iommu_v2_take_irq(&s->engine)) {
         xai_pci_send_msi(s);
     }
@@ -116,8 +123,9 @@ static void xai_pci_irq_bh(void *opaque)
 }
 
 /*
- * An MSI that came in the migration stream waits for the machine to run:
- * sent while the destination still loads, it could reach an interrupt
+ * An MSI raised while the machine was not running (one that came in the
+ * migration stream, or a fault while stopped) goes once it runs: sent
+ * while the destination still loads, it could reach an interrupt
  * controller whose state is loaded after this device's, and be lost.
  */
 static void xai_pci_vm_state_change(void *opaque, bool running,
@@ -128,6 +136,22 @@ static void xai_pci_vm_state_change(void *opaque, bool running,
     if (running && qatomic_read(&s->engine.irq_pending)) {
         qemu_bh_schedule(s->irq_bh);
     }
+}
+
+/*
+ * The engine end refused what the guest programmed: said once on the
+ * host's log, then as a guest error, so a guest repeating it a config
+ * write at a time cannot flood the log.
+ */
+static void xai_pci_link_refused(XenAmdIommuV2State *s, Error *err)
+{
+    if (!s->link_refusal_said) {
+        s->link_refusal_said = true;
+        error_report_err(err);
+        return;
+    }
+    qemu_log_mask(LOG_GUEST_ERROR, "%s\n", error_get_pretty(err));
+    error_free(err);
 }
 
 /* Tell the link about the MSI capability as the guest left it. */
@@ -142,7 +166,7 @@ static void xai_pci_sync_msi(XenAmdIommuV2State *s)
     }
     if (!xen_amd_iommu_v2_link_set_msi(&s->link, msi_enabled(pdev) ? &msg
                                        : NULL, &err)) {
-        error_report_err(err);
+        xai_pci_link_refused(s, err);
     }
 }
 
@@ -297,15 +321,20 @@ static IOMMUTLBEntry xai_iommu_translate(IOMMUMemoryRegion *iommu,
     return entry;
 }
 
+static void xai_no_map_notifications(Error **errp)
+{
+    error_setg(errp, "%s does not send MAP notifications: devices that "
+               "shadow its mappings (vfio) cannot sit behind it",
+               TYPE_XEN_AMD_IOMMU_V2);
+}
+
 static int xai_iommu_notify_flag_changed(IOMMUMemoryRegion *iommu,
                                          IOMMUNotifierFlag old,
                                          IOMMUNotifierFlag new,
                                          Error **errp)
 {
     if (new & IOMMU_NOTIFIER_MAP) {
-        error_setg(errp, "%s does not send MAP notifications: devices that "
-                   "shadow its mappings (vfio) cannot sit behind it",
-                   TYPE_XEN_AMD_IOMMU_V2);
+        xai_no_map_notifications(errp);
         return -EINVAL;
     }
     return 0;
@@ -500,8 +529,21 @@ static AddressSpace *xai_pci_get_address_space(PCIBus *bus, void *opaque,
     return &spaces[devfn]->as;
 }
 
+/*
+ * An assigned host device (vfio-pci) would register for MAP notifications
+ * only once the guest turns translation on, and vfio aborts QEMU when that
+ * fails: refuse it when it is realized instead.
+ */
+static bool xai_pci_set_iommu_device(PCIBus *bus, void *opaque, int devfn,
+                                     HostIOMMUDevice *dev, Error **errp)
+{
+    xai_no_map_notifications(errp);
+    return false;
+}
+
 static const PCIIOMMUOps xai_pci_iommu_ops = {
     .get_address_space = xai_pci_get_address_space,
+    .set_iommu_device = xai_pci_set_iommu_device,
 };
 
 /* A PPR response goes to the requester the guest addressed, if any. */
@@ -565,7 +607,7 @@ static void xai_pci_apply_base(XenAmdIommuV2State *s, bool reset)
     trace_xen_amd_iommu_v2_decode(enable, base);
     if (!xen_amd_iommu_v2_link_set_base(&s->link, enable ? base : 0, reset,
                                         &err)) {
-        error_report_err(err);
+        xai_pci_link_refused(s, err);
     }
 }
 
@@ -623,9 +665,8 @@ static void xai_pci_init_capability(XenAmdIommuV2State *s)
     pci_set_long(cap + XAI_CAP_RANGE, XAI_CAP_RANGE_VALID |
                  0x00u << XAI_CAP_RANGE_FIRST_SHIFT |
                  0xffu << XAI_CAP_RANGE_LAST_SHIFT);
-    pci_set_long(cap + XAI_CAP_MISC0, XAI_CAP_MISC0_GVASIZE_48 |
-                 48u << XAI_CAP_MISC0_PASIZE_SHIFT |
-                 64u << XAI_CAP_MISC0_VASIZE_SHIFT);
+    pci_set_long(cap + XAI_CAP_MISC0,
+                 xen_amd_iommu_v2_address_sizes(&s->features));
     pci_set_long(cap + XAI_CAP_MISC1, 0);
     /* Base address and Enable are firmware's to set (and the guest's) */
     pci_set_long(pdev->wmask + XAI_CAP_OFFSET + XAI_CAP_BAR_LO,
@@ -984,6 +1025,22 @@ static void xai_pci_reset_exit(Object *obj, ResetType type)
     xai_pci_sync_msi(s);
 }
 
+/*
+ * With the hypervisor's fast path the registers live there: QEMU's engine
+ * must stay idle, so a stream that would fill it is refused (the blocker
+ * only stops outgoing migration).
+ */
+static int xai_pci_pre_load(void *opaque)
+{
+    XenAmdIommuV2State *s = opaque;
+
+    if (s->migration_blocker) {
+        error_report_err(error_copy(s->migration_blocker));
+        return -ENOTSUP;
+    }
+    return 0;
+}
+
 static int xai_pci_post_load(void *opaque, int version_id)
 {
     XenAmdIommuV2State *s = opaque;
@@ -991,6 +1048,12 @@ static int xai_pci_post_load(void *opaque, int version_id)
     if (!xen_amd_iommu_v2_engine_post_load(&s->engine)) {
         error_report("%s: incoming register state does not fit this "
                      "device's features", TYPE_XEN_AMD_IOMMU_V2);
+        /*
+         * A failed loadvm leaves the machine stopped, and "cont" runs it:
+         * with a consistent engine (off), not the stream's registers over
+         * address spaces that never followed them.
+         */
+        xen_amd_iommu_v2_engine_reset(&s->engine);
         return -EINVAL;
     }
     xai_pci_apply_base(s, false);
@@ -1021,6 +1084,7 @@ static const VMStateDescription vmstate_xai_pci = {
     /* Before the devices whose DMA it translates load their state */
     .priority = MIG_PRI_IOMMU,
     .pre_save = xai_pci_pre_save,
+    .pre_load = xai_pci_pre_load,
     .post_load = xai_pci_post_load,
     .fields = (const VMStateField[]) {
         VMSTATE_PCI_DEVICE(parent_obj, XenAmdIommuV2State),

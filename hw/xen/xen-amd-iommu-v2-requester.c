@@ -446,10 +446,21 @@ static void req_reset_hold(Object *obj, ResetType type)
     memset(r->buf, 0, sizeof(r->buf));
 }
 
+/* A stream holds what a guest can write, no more */
+static int req_post_load(void *opaque, int version_id)
+{
+    XenAmdIommuV2Requester *r = opaque;
+
+    r->pasid &= MAKE_64BIT_MASK(0, REQ_PASID_WIDTH);
+    r->tag &= REQ_PRG_INDEX;
+    return 0;
+}
+
 static const VMStateDescription req_vmstate = {
     .name = "xen-amd-iommu-v2-requester",
     .version_id = 1,
     .minimum_version_id = 1,
+    .post_load = req_post_load,
     .fields = (const VMStateField[]) {
         VMSTATE_PCI_DEVICE(parent_obj, XenAmdIommuV2Requester),
         VMSTATE_UINT32(pasid, XenAmdIommuV2Requester),

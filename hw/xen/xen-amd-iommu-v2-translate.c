@@ -49,6 +49,8 @@ typedef struct XaiWalk {
     bool pasid_valid;
     bool guest;             /* walking the guest's tables */
     bool untagged_gio;      /* an untagged request on PASID 0's tables */
+    bool host_stage;        /* a guest walk failed in the host tables */
+    hwaddr fault_gpa;       /* ... at this guest-physical address */
     uint16_t flags;         /* event flags gathered on the way */
     hwaddr error_addr;      /* the table entry a hardware error hit */
 } XaiWalk;
@@ -385,6 +387,30 @@ static XaiFault xai_nested(XenAmdIommuV2Engine *e, XaiWalk *w, hwaddr gpa,
     return f;
 }
 
+/*
+ * A guest walk that fails in the host tables faults on a guest-physical
+ * address: the event names the domain and that address (GN=0), and no
+ * page request is made, as the guest's process tables the PPR handler
+ * fixes are not what is missing.
+ */
+static XaiFault xai_host_stage_fault(XaiWalk *w, hwaddr gpa, uint16_t flags)
+{
+    w->host_stage = true;
+    w->fault_gpa = gpa;
+    w->flags |= flags;
+    return XAI_PAGE_FAULT;
+}
+
+/* A guest-physical address through the host tables, faults as above */
+static XaiFault xai_nested_guest(XenAmdIommuV2Engine *e, XaiWalk *w,
+                                 hwaddr gpa, bool is_write, hwaddr *spa,
+                                 XenAmdIommuV2Translation *h)
+{
+    XaiFault f = xai_nested(e, w, gpa, is_write, spa, h);
+
+    return f == XAI_PAGE_FAULT ? xai_host_stage_fault(w, gpa, 0) : f;
+}
+
 static uint64_t xai_gcr3_root(const uint64_t *dte)
 {
     return extract64(dte[0], XAI_DTE_GCR3_A_SHIFT, 3) << 12 |
@@ -396,13 +422,13 @@ static uint64_t xai_gcr3_root(const uint64_t *dte)
  * Set a guest entry's Accessed bit, and Dirty for a write through a
  * leaf, as the CPU does (2.2.6): guest page tables are the process's own
  * with shared virtual addressing, and the kernel reclaims clean pages.
- * The bits go into the entry at system address @at, which the host
- * tables must let the IOMMU write. XAI_OK, or XAI_PAGE_FAULT if they do
- * not, or a hardware error; *@entry is re-read when a vCPU changed it,
- * and the caller looks at it again.
+ * The bits go into the entry at guest-physical @gpa, system address @at,
+ * which the host tables must let the IOMMU write. XAI_OK, or a host-stage
+ * XAI_PAGE_FAULT if they do not, or a hardware error; *@entry is re-read
+ * when a vCPU changed it, and the caller looks at it again.
  */
 static XaiFault xai_guest_update(XenAmdIommuV2Engine *e, XaiWalk *w,
-                                 hwaddr at, bool host_write,
+                                 hwaddr gpa, hwaddr at, bool host_write,
                                  uint64_t *entry, uint64_t bits,
                                  bool *changed)
 {
@@ -411,7 +437,9 @@ static XaiFault xai_guest_update(XenAmdIommuV2Engine *e, XaiWalk *w,
         return XAI_OK;
     }
     if (!host_write) {
-        return XAI_PAGE_FAULT;
+        /* the IOMMU's own write, to a page present but read-only */
+        return xai_host_stage_fault(w, gpa, XAI_EVT_F_PR | XAI_EVT_F_PE |
+                                    XAI_EVT_F_RW);
     }
     switch (xai_dma_set_bits(e, at, entry, bits)) {
     case XAI_DMA_UPDATED:
@@ -448,6 +476,7 @@ static XaiFault xai_guest_walk(XenAmdIommuV2Engine *e, XaiWalk *w,
     uint64_t entry, gpa = 0;
     bool write = true, user = true;
     int level, retries = XAI_GUEST_RETRIES;
+    XaiFault f;
 
     w->guest = true;
     if (glx > ((e->efr >> XAI_EFR_GLX_SHIFT) & 3) ||
@@ -481,14 +510,13 @@ static XaiFault xai_guest_walk(XenAmdIommuV2Engine *e, XaiWalk *w,
     /* table now holds the guest CR3: a guest-physical address */
     for (level = levels - 1; level >= 0; level--) {
         unsigned shift = 12 + 9 * level;
+        hwaddr gpa_at = table + ((req->addr >> shift) & 0x1ff) * 8, at;
         bool leaf, changed;
         uint64_t bits;
-        hwaddr at;
-        XaiFault f;
 
-        if (xai_nested(e, w, table + ((req->addr >> shift) & 0x1ff) * 8,
-                       false, &at, &host) != XAI_OK) {
-            return XAI_PAGE_FAULT;
+        f = xai_nested_guest(e, w, gpa_at, false, &at, &host);
+        if (f != XAI_OK) {
+            return f;
         }
         if (!xai_read_u64(e, at, &entry)) {
             w->error_addr = at;
@@ -498,6 +526,11 @@ again:
         if (!(entry & XAI_GPTE_P)) {
             return XAI_PAGE_FAULT;
         }
+        if (level >= 3 && (entry & XAI_GPTE_PS)) {
+            /* reserved in PML4 and PML5 entries, as for the CPU */
+            w->flags |= XAI_EVT_F_PR | XAI_EVT_F_RZ;
+            return XAI_PAGE_FAULT;
+        }
         leaf = level == 0 || ((level == 1 || level == 2) &&
                               (entry & XAI_GPTE_PS));
         bits = XAI_GPTE_A;
@@ -505,7 +538,8 @@ again:
             (!req->is_user || (user && (entry & XAI_GPTE_US)))) {
             bits |= XAI_GPTE_D;
         }
-        f = xai_guest_update(e, w, at, host.write, &entry, bits, &changed);
+        f = xai_guest_update(e, w, gpa_at, at, host.write, &entry, bits,
+                             &changed);
         if (f != XAI_OK) {
             return f;
         }
@@ -531,8 +565,9 @@ again:
         return XAI_PAGE_FAULT;
     }
     /* The final guest-physical page, with the access asked for */
-    if (xai_nested(e, w, gpa, req->is_write, &t->addr, &host) != XAI_OK) {
-        return XAI_PAGE_FAULT;
+    f = xai_nested_guest(e, w, gpa, req->is_write, &t->addr, &host);
+    if (f != XAI_OK) {
+        return f;
     }
     t->addr &= ~0xfffULL;
     t->page_mask = 0xfff;
@@ -568,6 +603,11 @@ static uint64_t xai_fault_q0(const XaiWalk *w,
 
     switch (f) {
     case XAI_PAGE_FAULT:
+        if (w->host_stage) {
+            q0 |= (uint64_t)w->domid << 32;
+            flags |= rw;
+            break;
+        }
         q0 |= req->pasid_valid ? xai_event_pasid(req->pasid)
                                : (uint64_t)w->domid << 32;
         flags |= gn | rw | us;
@@ -635,6 +675,7 @@ static void xai_report_fault(XenAmdIommuV2Engine *e, XaiWalk *w,
         [XAI_INVALID_REQUEST] = XAI_EVT_INVALID_DEVICE_REQUEST,
     };
     uint16_t flags = w->flags;
+    uint64_t addr = req->addr;
 
     if (xai_fault_repeated(e, req)) {
         return;
@@ -646,18 +687,38 @@ static void xai_report_fault(XenAmdIommuV2Engine *e, XaiWalk *w,
         return;
     }
     /* A table entry's address: 32-byte DTEs, 8-byte PTEs */
-    xai_event(e, codes[f], xai_fault_q0(w, req, f, flags),
-              f == XAI_DTE_HW_ERROR || f == XAI_PT_HW_ERROR ?
-              w->error_addr & ~7ULL : req->addr);
+    if (f == XAI_DTE_HW_ERROR || f == XAI_PT_HW_ERROR) {
+        addr = w->error_addr & ~7ULL;
+    } else if (w->host_stage) {
+        addr = w->fault_gpa;
+    }
+    xai_event(e, codes[f], xai_fault_q0(w, req, f, flags), addr);
 }
 
 /*
- * Page requests for a device: always, unless enhanced PPR handling is
- * offered, in which case the device table entry's PPR bit opts in.
+ * Page requests for a device: always, unless the driver turned on
+ * enhanced PPR handling (Control.EPHEn), which lets the device table
+ * entry's PPR bit opt in. A driver that knows nothing of it leaves both
+ * clear and still gets its page requests.
  */
 static bool xai_ppr_enabled_for(XenAmdIommuV2Engine *e, const uint64_t *dte)
 {
-    return !(e->efr & XAI_EFR_EPH_SUP) || (dte[0] & XAI_DTE_PPR);
+    return !(e->regs[XAI_R_CONTROL] & XAI_CTRL_EPH_EN) ||
+           (dte[0] & XAI_DTE_PPR);
+}
+
+/*
+ * Whether the requester answers a fault with a page request: a PASID
+ * request's fault in the guest's own tables, not a reserved bit (which
+ * no page request mends) nor a host-stage fault.
+ */
+static bool xai_ppr_eligible(XenAmdIommuV2Engine *e, const XaiWalk *w,
+                             const XenAmdIommuV2Request *req, XaiFault f)
+{
+    return req->pasid_valid && f == XAI_PAGE_FAULT && !w->host_stage &&
+           !(w->flags & XAI_EVT_F_RZ) &&
+           (e->regs[XAI_R_CONTROL] & XAI_CTRL_PPR_EN) &&
+           xai_ppr_enabled_for(e, w->dte);
 }
 
 bool xen_amd_iommu_v2_enabled(XenAmdIommuV2Engine *e)
@@ -769,9 +830,7 @@ bool xen_amd_iommu_v2_translate(XenAmdIommuV2Engine *e,
          * A PRI-capable requester answers such a fault with a page
          * request (a PPR log entry), not an IO_PAGE_FAULT event.
          */
-        t->ppr_eligible = req->pasid_valid && f == XAI_PAGE_FAULT &&
-                          (e->regs[XAI_R_CONTROL] & XAI_CTRL_PPR_EN) &&
-                          xai_ppr_enabled_for(e, w.dte);
+        t->ppr_eligible = xai_ppr_eligible(e, &w, req, f);
         if (t->ppr_eligible) {
             e->counters.faults++;
         } else {

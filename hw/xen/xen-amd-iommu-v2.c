@@ -1005,6 +1005,21 @@ static uint64_t xai_build_efr(const XenAmdIommuV2Features *f)
     return efr;
 }
 
+/*
+ * The address sizes of the capability's Miscellaneous Information 0 and
+ * the IVRS's IVinfo (same layout): guest virtual (GVAsize 010b: 48 bits,
+ * 011b: 57), system physical (what the tables hold: 52 bits) and DMA
+ * virtual (what the host tables' levels map).
+ */
+uint32_t xen_amd_iommu_v2_address_sizes(const XenAmdIommuV2Features *f)
+{
+    uint32_t gva = f->guest_levels == 5 ? XAI_SIZES_GVA_57 : XAI_SIZES_GVA_48;
+    uint32_t va = MIN(12 + 9 * f->host_levels, 64);
+
+    return gva << XAI_SIZES_GVA_SHIFT | 52u << XAI_SIZES_PA_SHIFT |
+           va << XAI_SIZES_VA_SHIFT;
+}
+
 /* Which bits software may write, per register, for the features offered */
 static void xai_build_masks(XenAmdIommuV2Engine *e)
 {

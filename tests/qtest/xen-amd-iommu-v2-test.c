@@ -166,8 +166,8 @@ static void check_config(QXenAmdIommuV2 *x, uint16_t device_id)
     misc = qpci_config_readl(x->dev, cap + 0x10);
     g_assert_cmpuint(misc & 0x1f, ==, 0);           /* MsiNum */
     g_assert_cmpuint((misc >> 5) & 7, ==, 2);       /* GVAsize 48 */
-    g_assert_cmpuint((misc >> 8) & 0x7f, ==, 48);   /* PAsize */
-    g_assert_cmpuint((misc >> 15) & 0x7f, ==, 64);  /* VAsize */
+    g_assert_cmpuint((misc >> 8) & 0x7f, ==, 52);   /* PAsize */
+    g_assert_cmpuint((misc >> 15) & 0x7f, ==, 64);  /* VAsize: 6 levels */
     /* One 64-bit MSI capability, and only one */
     g_assert(msi);
     g_assert(qpci_config_readw(x->dev, msi + PCI_MSI_FLAGS) &
@@ -275,6 +275,7 @@ typedef struct IvhdSeen {
     uint16_t devid;
     DECLARE_BITMAP(buses, 256);
     bool self_only;
+    uint32_t ivinfo;        /* the table's, in each */
 } IvhdSeen;
 
 static int read_ivrs(QTestState *qts, IvhdSeen *seen, int max)
@@ -306,6 +307,7 @@ static int read_ivrs(QTestState *qts, IvhdSeen *seen, int max)
         g_assert_cmpint(n, <, max);
         memset(&seen[n], 0, sizeof(seen[n]));
         seen[n].devid = lduw_le_p(p + 4);
+        seen[n].ivinfo = ldl_le_p(ivrs + 36);
         for (e = p + 40; e < p + lduw_le_p(p + 2); e += 4) {
             if (e[0] == 2) {
                 seen[n].self_only = lduw_le_p(e + 1) == seen[n].devid;
@@ -338,17 +340,31 @@ static void test_ivrs_ranges(void)
         "-device pxb,id=pxb1,bus_nr=0x40,bus=pci.0,addr=10.0 "
         "-device pxb,id=pxb2,bus_nr=0x80,bus=pci.0,addr=11.0,"
         "bypass_iommu=on "
+        "-device pci-bridge,chassis_nr=1,bus=pci.0,addr=06.0 "
         "-device xen-amd-iommu-v2,bus=pci.0,addr=04.0 "
         "-device xen-amd-iommu-v2,bus=pci.0,addr=05.0");
+    QPCIBus *pcibus = qpci_new_pc(qts, NULL);
+    QPCIDevice *bridge = qpci_device_find(pcibus, QPCI_DEVFN(6, 0));
     IvhdSeen seen[4] = { 0 };
-    int n = read_ivrs(qts, seen, ARRAY_SIZE(seen)), i;
+    int n, i;
+
+    /*
+     * Firmware numbers the bridge's bus 1 and keeps 2-4 for what may be
+     * plugged below it later: the IOMMU on bus 0 covers all of them
+     */
+    g_assert(bridge);
+    qpci_config_writeb(bridge, PCI_SECONDARY_BUS, 1);
+    qpci_config_writeb(bridge, PCI_SUBORDINATE_BUS, 4);
+    n = read_ivrs(qts, seen, ARRAY_SIZE(seen));
 
     g_assert_cmpint(n, ==, 2);
     g_assert_cmphex(seen[0].devid, !=, seen[1].devid);
     for (i = 0; i < n; i++) {
         switch (seen[i].devid) {
-        case 0x0020:        /* 00:04.0: buses 0 and 40h */
+        case 0x0020:        /* 00:04.0: buses 0-4 and 40h */
             g_assert(test_bit(0, seen[i].buses));
+            g_assert_cmpint(find_next_zero_bit(seen[i].buses, 256, 0), ==,
+                            5);
             g_assert(test_bit(0x40, seen[i].buses));
             g_assert_false(test_bit(0x80, seen[i].buses));
             g_assert_false(seen[i].self_only);
@@ -361,7 +377,42 @@ static void test_ivrs_ranges(void)
             g_assert_not_reached();
         }
     }
+    g_free(bridge);
+    qpci_free_pc(pcibus);
     qtest_quit(qts);
+}
+
+/*
+ * The address sizes an instance offers (its capability's MISC0) follow
+ * its levels: guest virtual 57 bits with 5 guest levels (GVAsize 011b),
+ * DMA virtual what its host levels map; the IVRS gives those all offer.
+ */
+static void test_address_sizes(void)
+{
+    QTestState *qts = qtest_init("-M q35 -nodefaults "
+                                 "-device xen-amd-iommu-v2,addr=04.0,"
+                                 "guest-levels=5,host-levels=5 "
+                                 "-device xen-amd-iommu-v2,addr=05.0,"
+                                 "host-levels=4");
+    QXenAmdIommuV2 *a = qxai_attach(qts, QPCI_DEVFN(4, 0), true);
+    QPCIDevice *b = qpci_device_find(a->bus, QPCI_DEVFN(5, 0));
+    uint8_t cap = qpci_find_capability(a->dev, QXAI_CAP_ID, 0);
+    IvhdSeen seen[2];
+    uint32_t misc;
+
+    g_assert(b);
+    misc = qpci_config_readl(a->dev, cap + 0x10);
+    g_assert_cmpuint((misc >> 5) & 7, ==, 3);
+    g_assert_cmpuint((misc >> 8) & 0x7f, ==, 52);
+    g_assert_cmpuint((misc >> 15) & 0x7f, ==, 57);
+    misc = qpci_config_readl(b, cap + 0x10);
+    g_assert_cmpuint((misc >> 5) & 7, ==, 2);
+    g_assert_cmpuint((misc >> 15) & 0x7f, ==, 48);
+    g_assert_cmpint(read_ivrs(qts, seen, ARRAY_SIZE(seen)), ==, 2);
+    g_assert_cmphex(seen[0].ivinfo & 0x3fffff, ==,
+                    1 | 2 << 5 | 52 << 8 | 48 << 15);
+    g_free(b);
+    qxai_stop(a);
 }
 
 static void test_bad_properties(void)
@@ -622,6 +673,7 @@ static void test_completion_wait(void)
     uint64_t msi;
     uint16_t flags;
     uint8_t cap;
+    int i;
 
     qtest_writeq(x->qts, sem, 0);
     qxai_submit(x, qxai_cmd(QXAI_CMD_COMPLETION_WAIT, sem | 1),
@@ -670,6 +722,22 @@ static void test_completion_wait(void)
     qxai_submit(x, qxai_cmd(QXAI_CMD_COMPLETION_WAIT, 2), 0);
     g_assert_cmphex(qtest_readl(x->qts, msi), ==, 0);
     qpci_config_writew(x->dev, cap + PCI_MSI_FLAGS, flags);
+    g_assert_cmphex(qtest_readl(x->qts, msi), ==, MSI_DATA);
+
+    /*
+     * A machine stopped (or still loading an incoming one, whose
+     * interrupt controller may come later) gets it once it runs
+     */
+    qtest_writel(x->qts, msi, 0);
+    qxai_writeq(x, QXAI_STATUS, QXAI_ST_COMWAIT_INT);
+    qtest_qmp_assert_success(x->qts, "{'execute': 'stop'}");
+    qxai_submit(x, qxai_cmd(QXAI_CMD_COMPLETION_WAIT, 2), 0);
+    g_assert(qxai_readq(x, QXAI_STATUS) & QXAI_ST_COMWAIT_INT);
+    g_assert_cmphex(qtest_readl(x->qts, msi), ==, 0);
+    qtest_qmp_assert_success(x->qts, "{'execute': 'cont'}");
+    for (i = 0; i < 500 && qtest_readl(x->qts, msi) != MSI_DATA; i++) {
+        g_usleep(10000);
+    }
     g_assert_cmphex(qtest_readl(x->qts, msi), ==, MSI_DATA);
     qxai_stop(x);
 }
@@ -2206,6 +2274,25 @@ static void expect_pasid_event(Pasid *p, uint32_t index, unsigned code,
     g_assert_cmphex(ev[1], ==, addr);
 }
 
+/*
+ * A PASID walk that fails in the host tables faults on a guest-physical
+ * address: IO_PAGE_FAULT with the domain and that address, GN clear
+ */
+static void expect_host_stage_event(Pasid *p, uint32_t index, uint64_t gpa,
+                                    uint16_t flags)
+{
+    uint64_t ev[2];
+
+    g_assert_cmpuint(ring_ptr(p->x, QXAI_EVT_TAIL), >, index);
+    qxai_log_entry(p->x, p->x->evt, index, ev);
+    g_assert_cmphex(ev[0] >> 60, ==, 2);
+    g_assert_cmphex(ev[0] & 0xffff, ==, RQ_DEVID);
+    g_assert_cmphex((ev[0] >> 16) & 0xf, ==, 0);
+    g_assert_cmphex((ev[0] >> 32) & 0xffff, ==, DOMID);
+    g_assert_cmphex((ev[0] >> 48) & 0xfff, ==, flags);
+    g_assert_cmphex(ev[1], ==, gpa);
+}
+
 static void test_pasid_fault_events(void)
 {
     Pasid *p = pasid_start_opts("pasid-bits=20", "");
@@ -2240,6 +2327,84 @@ static void test_pasid_fault_events(void)
     qxai_control_clear(p->x, QXAI_CTRL_GT_EN);
     g_assert_cmpuint(rq_run_pasid(p, pasid, RQ_VA + 0x3000, 2, true), ==, 1);
     expect_pasid_event(p, 5, 8, pasid, RQ_VA + 0x3000, 0x003);
+    pasid_stop(p);
+}
+
+/*
+ * The host tables (the guest's own GPA mappings) missing what a PASID walk
+ * needs: the final guest-physical page, or a guest page table. No page
+ * request: the guest's PPR handler mends process tables, which are fine.
+ */
+static void test_pasid_host_stage_faults(void)
+{
+    Pasid *p = pasid_start();
+    uint64_t gpa = pasid_page(p);
+    uint64_t dte0 = qtest_readq(p->x->qts, p->devtab + RQ_DEVID * 32);
+    uint64_t root = 0, t, late_entry;
+    int level;
+
+    guest_map(p, RQ_VA, gpa, GPTE_P | GPTE_RW | GPTE_US);
+    for (level = 0; level <= 3; level++) {
+        t = level == 3 ? p->cr3 : guest_table(p, RQ_VA, level);
+        root = host_map4(p->x, root, t, t, PTE_IR | PTE_IW);
+    }
+    qtest_writeq(p->x->qts, p->devtab + RQ_DEVID * 32,
+                 dte0 | DTE_MODE(4) | root);
+    qxai_submit(p->x, qxai_cmd(QXAI_CMD_INV_DEVTAB_ENTRY, RQ_DEVID), 0);
+    g_assert_cmpuint(rq_run(p, RQ_VA, 1, true), ==, 1);
+    expect_host_stage_event(p, 0, gpa, 0);
+    g_assert_cmpuint(ring_ptr(p->x, QXAI_PPR_TAIL), ==, 0);
+
+    /* Mapped, it works; a new guest table the host left out faults */
+    host_map4(p->x, root, gpa, gpa, PTE_IR | PTE_IW);
+    g_assert_cmpuint(rq_run(p, RQ_VA, 1, true), ==, 0);
+    guest_map(p, RQ_VA_LATE, gpa, GPTE_P | GPTE_RW | GPTE_US);
+    late_entry = guest_table(p, RQ_VA_LATE, 0) +
+                 ((RQ_VA_LATE >> 12) & 0x1ff) * 8;
+    g_assert_cmpuint(rq_run(p, RQ_VA_LATE, 2, true), ==, 1);
+    expect_host_stage_event(p, 1, late_entry, 0x020);       /* RW */
+    g_assert_cmpuint(ring_ptr(p->x, QXAI_PPR_TAIL), ==, 0);
+    pasid_stop(p);
+}
+
+/*
+ * PS is reserved in a PML4 entry (as for the CPU): a fault with RZ, and
+ * no page request, which could not mend it.
+ */
+static void test_pasid_reserved_ps(void)
+{
+    Pasid *p = pasid_start();
+    uint64_t pml4e = p->cr3 + ((RQ_VA >> 39) & 0x1ff) * 8;
+
+    guest_map(p, RQ_VA, pasid_page(p), GPTE_P | GPTE_RW | GPTE_US);
+    g_assert_cmpuint(rq_run(p, RQ_VA, 1, true), ==, 0);
+    qtest_writeq(p->x->qts, pml4e,
+                 qtest_readq(p->x->qts, pml4e) | GPTE_PS);
+    rq_inv_pages(p, true, RQ_PASID, RQ_VA);
+    g_assert_cmpuint(rq_run(p, RQ_VA, 1, true), ==, 1);
+    expect_pasid_event(p, 0, 2, RQ_PASID, RQ_VA, 0x095);   /* GN US PR RZ */
+    g_assert_cmpuint(ring_ptr(p->x, QXAI_PPR_TAIL), ==, 0);
+    pasid_stop(p);
+}
+
+/*
+ * Enhanced PPR handling: once the driver sets EPHEn, a device table
+ * entry's PPR bit opts its device in to page requests; a driver that
+ * knows nothing of it leaves both clear and still gets them.
+ */
+static void test_pasid_eph(void)
+{
+    Pasid *p = pasid_start();
+    uint64_t at = p->devtab + RQ_DEVID * 32;
+
+    qtest_writeq(p->x->qts, at, qtest_readq(p->x->qts, at) & ~DTE_PPR);
+    qxai_submit(p->x, qxai_cmd(QXAI_CMD_INV_DEVTAB_ENTRY, RQ_DEVID), 0);
+    qxai_control_set(p->x, QXAI_CTRL_EPH_EN);
+    g_assert_cmpuint(rq_run(p, RQ_VA, 1, true), ==, 1);
+    expect_pasid_event(p, 0, 2, RQ_PASID, RQ_VA, 0x005);   /* GN US */
+    qxai_control_clear(p->x, QXAI_CTRL_EPH_EN);
+    g_assert_cmpuint(rq_run(p, RQ_VA, 1, true), ==, 2);
+    g_assert_cmpuint(ring_ptr(p->x, QXAI_PPR_TAIL), ==, 1);
     pasid_stop(p);
 }
 
@@ -2414,8 +2579,10 @@ static void test_pasid_accessed_dirty(void)
                      dte0 | DTE_MODE(4) | root);
         qxai_submit(p->x, qxai_cmd(QXAI_CMD_INV_DEVTAB_ENTRY, RQ_DEVID), 0);
         g_assert_cmpuint(rq_run(p, RQ_VA, 1, true), ==, 0);
-        g_assert_cmpuint(rq_run(p, RQ_VA + 0x2000, 1, true), ==, 2);
+        /* the IOMMU's write was refused: present, a permission fault */
+        g_assert_cmpuint(rq_run(p, RQ_VA + 0x2000, 1, true), ==, 1);
         g_assert_cmphex(qtest_readq(p->x->qts, leaf + 16) & 0x20, ==, 0);
+        expect_host_stage_event(p, 0, leaf + 16, 0x070);    /* PR RW PE */
     }
     pasid_stop(p);
 }
@@ -2516,7 +2683,9 @@ static void test_pasid_cached_permissions(void)
     qpci_io_writeq(p->rq, p->rq_bar, 0x800, 0x600d);
     g_assert_cmpuint(rq_run(p, RQ_VA, 2, true), ==, 0);
     g_assert_cmphex(qtest_readq(p->x->qts, data), ==, 0x600d);
-    g_assert_cmpuint(rq_run(p, RQ_VA, 1, true), ==, 2);
+    /* the host tables' refusal: a fault on the guest-physical page */
+    g_assert_cmpuint(rq_run(p, RQ_VA, 1, true), ==, 1);
+    expect_host_stage_event(p, 0, data, 0x050);             /* PR PE */
     pasid_stop(p);
 }
 
@@ -3197,9 +3366,11 @@ static void test_migration_unknown_version(void)
 
 /*
  * How loading the stream at uri into a device with more properties
- * @opts ("" for none) ends: "completed" or "failed"
+ * @opts ("" for none) ends: "completed" or "failed"; the destination
+ * goes on in *@keep if given, else quits
  */
-static const char *incoming_result_with(const char *uri, const char *opts)
+static const char *incoming_load(const char *uri, const char *opts,
+                                 QTestState **keep)
 {
     QTestState *qts = qtest_initf("-M q35 -nodefaults -device "
                                   "xen-amd-iommu-v2,id=iommu0,addr=04.0%s "
@@ -3225,9 +3396,18 @@ static const char *incoming_result_with(const char *uri, const char *opts)
         qobject_unref(rsp);
         g_usleep(10000);
     }
-    qtest_quit(qts);
     g_assert(result);
+    if (keep) {
+        *keep = qts;
+    } else {
+        qtest_quit(qts);
+    }
     return result;
+}
+
+static const char *incoming_result_with(const char *uri, const char *opts)
+{
+    return incoming_load(uri, opts, NULL);
 }
 
 static const char *incoming_result(const char *uri)
@@ -3326,6 +3506,7 @@ static void test_migration_inconsistent_status(void)
     QXenAmdIommuV2 *src = start_running();
     uint64_t ctrl = qxai_readq(src, QXAI_CONTROL);
     g_autofree gchar *stream = NULL;
+    QTestState *dqts;
     uint8_t want[8];
     char *at;
     size_t sec;
@@ -3342,6 +3523,16 @@ static void test_migration_inconsistent_status(void)
     at = stream_find_once(stream, len, sec, want, 8);
     stq_be_p(at, ctrl & ~QXAI_CTRL_CMD_BUF_EN);
     g_assert_cmpstr(load_patched(path, uri, stream, len, ""), ==, "failed");
+
+    /*
+     * Refused, the device is left off (reset), not with the stream's
+     * registers over address spaces that never followed them: "cont"
+     * after a failed loadvm runs the machine as it is
+     */
+    g_assert(g_file_set_contents(path, stream, len, NULL));
+    g_assert_cmpstr(incoming_load(uri, "", &dqts), ==, "failed");
+    g_assert_cmphex(qtest_readq(dqts, 0xfed80000 + QXAI_CONTROL), ==, 0);
+    qtest_quit(dqts);
     unlink(path);
 }
 
@@ -3460,6 +3651,8 @@ int main(int argc, char **argv)
     qtest_add_func("/xen-amd-iommu-v2/config/window-placement",
                    test_window_placement);
     qtest_add_func("/xen-amd-iommu-v2/config/ivrs-ranges", test_ivrs_ranges);
+    qtest_add_func("/xen-amd-iommu-v2/config/address-sizes",
+                   test_address_sizes);
     qtest_add_func("/xen-amd-iommu-v2/base-address", test_base_address);
     qtest_add_func("/xen-amd-iommu-v2/regs/reset", test_reset_values);
     qtest_add_func("/xen-amd-iommu-v2/regs/masks", test_write_masks);
@@ -3509,6 +3702,11 @@ int main(int argc, char **argv)
     qtest_add_func("/xen-amd-iommu-v2/pasid/dma", test_pasid_dma);
     qtest_add_func("/xen-amd-iommu-v2/pasid/fault-events",
                    test_pasid_fault_events);
+    qtest_add_func("/xen-amd-iommu-v2/pasid/host-stage-faults",
+                   test_pasid_host_stage_faults);
+    qtest_add_func("/xen-amd-iommu-v2/pasid/reserved-ps",
+                   test_pasid_reserved_ps);
+    qtest_add_func("/xen-amd-iommu-v2/pasid/eph", test_pasid_eph);
     qtest_add_func("/xen-amd-iommu-v2/pasid/giov-invalidation",
                    test_pasid_giov_invalidation);
     qtest_add_func("/xen-amd-iommu-v2/pasid/host-invalidation",

@@ -64,6 +64,9 @@ struct XenAmdIommuV2Link {
     /* What the guest programmed, even if the engine end refused it */
     bool guest_msi_enabled;
     MSIMessage guest_msi;
+    /* The base last offered to the engine end, taken or not */
+    bool base_tried;
+    uint64_t tried_base;
 
     uint64_t set_base_calls;
     uint64_t set_msi_calls;

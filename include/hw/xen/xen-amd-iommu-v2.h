@@ -205,6 +205,7 @@ struct XenAmdIommuV2State {
     DeviceListener device_listener;
     GHashTable *passthrough;
     bool warned_pasid_bits;
+    bool link_refusal_said;     /* on the host's log, once */
 
     /* Properties */
     uint16_t device_id;
@@ -227,6 +228,7 @@ uint64_t xen_amd_iommu_v2_engine_read(XenAmdIommuV2Engine *e, hwaddr addr,
 void xen_amd_iommu_v2_engine_write(XenAmdIommuV2Engine *e, hwaddr addr,
                                    uint64_t val, unsigned size);
 bool xen_amd_iommu_v2_engine_post_load(XenAmdIommuV2Engine *e);
+uint32_t xen_amd_iommu_v2_address_sizes(const XenAmdIommuV2Features *f);
 bool xen_amd_iommu_v2_translate(XenAmdIommuV2Engine *e,
                                 const XenAmdIommuV2Request *req,
                                 XenAmdIommuV2Translation *t);

@@ -45,6 +45,7 @@
 #define QXAI_CTRL_PPR_INT_EN    (1ULL << 14)
 #define QXAI_CTRL_PPR_EN        (1ULL << 15)
 #define QXAI_CTRL_GT_EN         (1ULL << 16)
+#define QXAI_CTRL_EPH_EN        (1ULL << 45)
 
 /* Status bits */
 #define QXAI_ST_EVT_OVERFLOW    (1ULL << 0)
