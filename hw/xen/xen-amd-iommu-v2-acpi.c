@@ -13,6 +13,7 @@
 #include "hw/acpi/aml-build.h"
 #include "hw/pci/pci.h"
 #include "hw/pci/pci_bus.h"
+#include "hw/pci/pci_bridge.h"
 #include "hw/xen/xen-amd-iommu-v2.h"
 #include "hw/xen/xen-amd-iommu-v2-acpi.h"
 #include "xen-amd-iommu-v2-bits.h"
@@ -111,17 +112,18 @@ typedef struct XaiAcpiBuses {
 /*
  * A bridge's bus numbers, also those not in use yet: the guest numbers a
  * switch hot-plugged under a root port from what firmware reserved there,
- * and Linux refuses device IDs beyond the IVRS's last.
+ * and Linux refuses device IDs beyond the IVRS's last. Only where the
+ * instance translates what is behind the bridge.
  */
 static void xai_acpi_mark_bridge(PCIBus *bus, PCIDevice *dev, void *opaque)
 {
     XaiAcpiBuses *b = opaque;
-    uint8_t type = dev->config[PCI_HEADER_TYPE] &
-                   ~PCI_HEADER_TYPE_MULTI_FUNCTION;
     uint8_t sec = dev->config[PCI_SECONDARY_BUS];
     uint8_t sub = dev->config[PCI_SUBORDINATE_BUS];
 
-    if (type == PCI_HEADER_TYPE_BRIDGE && sec && sec <= sub) {
+    if (object_dynamic_cast(OBJECT(dev), TYPE_PCI_BRIDGE) &&
+        xai_acpi_translates(b->s, pci_bridge_get_sec_bus(PCI_BRIDGE(dev))) &&
+        sec && sec <= sub) {
         bitmap_set(b->nums, sec, sub - sec + 1);
     }
 }

@@ -891,6 +891,43 @@ static bool xai_pci_place_window(XenAmdIommuV2State *s, Error **errp)
     return true;
 }
 
+static void xai_pci_find_vfio(PCIBus *bus, PCIDevice *dev, void *opaque)
+{
+    PCIDevice **found = opaque;
+
+    if (!*found && object_dynamic_cast(OBJECT(dev), "vfio-pci")) {
+        *found = dev;
+    }
+}
+
+static void xai_pci_find_vfio_on_bus(PCIBus *bus, void *opaque)
+{
+    if (!bus->iommu_ops && !pci_bus_bypass_iommu(bus)) {
+        pci_for_each_device_under_bus(bus, xai_pci_find_vfio, opaque);
+    }
+}
+
+/*
+ * vfio-pci realized before the IOMMU took the address space there was
+ * then, system memory, and its container maps all guest RAM: its DMA
+ * would bypass translation. (Those realized later are refused by
+ * xai_pci_set_iommu_device().)
+ */
+static bool xai_pci_check_no_vfio(PCIBus *bus, Error **errp)
+{
+    PCIDevice *vfio = NULL;
+
+    pci_for_each_bus(bus, xai_pci_find_vfio_on_bus, &vfio);
+    if (vfio) {
+        xai_no_map_notifications(errp);
+        error_append_hint(errp, "vfio-pci device at %02x:%02x.%x\n",
+                          pci_dev_bus_num(vfio), PCI_SLOT(vfio->devfn),
+                          PCI_FUNC(vfio->devfn));
+        return false;
+    }
+    return true;
+}
+
 static void xai_pci_realize(PCIDevice *pdev, Error **errp)
 {
     XenAmdIommuV2State *s = XEN_AMD_IOMMU_V2(pdev);
@@ -908,6 +945,9 @@ static void xai_pci_realize(PCIDevice *pdev, Error **errp)
     if (!pci_bus_is_root(pci_get_bus(pdev))) {
         error_setg(errp, "%s must be on a root bus, not behind a bridge",
                    TYPE_XEN_AMD_IOMMU_V2);
+        return;
+    }
+    if (!xai_pci_check_no_vfio(pci_get_bus(pdev), errp)) {
         return;
     }
     if (!xai_pci_place_window(s, errp)) {
@@ -1054,6 +1094,8 @@ static int xai_pci_post_load(void *opaque, int version_id)
          * address spaces that never followed them.
          */
         xen_amd_iommu_v2_engine_reset(&s->engine);
+        xai_pci_apply_base(s, false);
+        xai_pci_sync_msi(s);
         return -EINVAL;
     }
     xai_pci_apply_base(s, false);

@@ -438,8 +438,7 @@ static XaiFault xai_guest_update(XenAmdIommuV2Engine *e, XaiWalk *w,
     }
     if (!host_write) {
         /* the IOMMU's own write, to a page present but read-only */
-        return xai_host_stage_fault(w, gpa, XAI_EVT_F_PR | XAI_EVT_F_PE |
-                                    XAI_EVT_F_RW);
+        return xai_host_stage_fault(w, gpa, XAI_EVT_F_PR | XAI_EVT_F_PE);
     }
     switch (xai_dma_set_bits(e, at, entry, bits)) {
     case XAI_DMA_UPDATED:

@@ -2582,7 +2582,7 @@ static void test_pasid_accessed_dirty(void)
         /* the IOMMU's write was refused: present, a permission fault */
         g_assert_cmpuint(rq_run(p, RQ_VA + 0x2000, 1, true), ==, 1);
         g_assert_cmphex(qtest_readq(p->x->qts, leaf + 16) & 0x20, ==, 0);
-        expect_host_stage_event(p, 0, leaf + 16, 0x070);    /* PR RW PE */
+        expect_host_stage_event(p, 0, leaf + 16, 0x050);    /* PR PE */
     }
     pasid_stop(p);
 }
