@@ -37,6 +37,16 @@ static XenAmdIommuV2State *xai_qmp_find(const char *id, Error **errp)
     if (id) {
         bool ambiguous = false;
 
+        /*
+         * A device's id first, as device_del takes it: a partial path
+         * also matches links to the device (a requester's iommu=).
+         */
+        obj = object_resolve_path_at(machine_get_container("peripheral"),
+                                     id);
+        obj = obj ? object_dynamic_cast(obj, TYPE_XEN_AMD_IOMMU_V2) : NULL;
+        if (obj) {
+            return XEN_AMD_IOMMU_V2(obj);
+        }
         obj = object_resolve_path_type(id, TYPE_XEN_AMD_IOMMU_V2,
                                        &ambiguous);
         if (!obj) {

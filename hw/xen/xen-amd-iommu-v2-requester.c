@@ -123,7 +123,9 @@ static bool req_pri_enabled(XenAmdIommuV2Requester *r)
                         PCI_PRI_CTRL) & PCI_PRI_CTRL_ENABLE;
 }
 
-static void req_page_request(XenAmdIommuV2Requester *r, bool is_write)
+/* A page request for the page of @addr */
+static void req_page_request(XenAmdIommuV2Requester *r, uint64_t addr,
+                             bool is_write)
 {
     XenAmdIommuV2PprRequest ppr = {
         .devid = pci_requester_id(PCI_DEVICE(r)),
@@ -132,7 +134,7 @@ static void req_page_request(XenAmdIommuV2Requester *r, bool is_write)
         .tag = ((r->tag + 1) & REQ_PRG_INDEX) | REQ_PRG_LAST,
         .flags = (is_write ? PPR_FLAG_WRITE : PPR_FLAG_READ) |
                  ((r->flags & REQ_F_USER) ? PPR_FLAG_USER : 0),
-        .address = r->address & ~0xfffULL,
+        .address = addr & ~0xfffULL,
     };
     Error *err = NULL;
 
@@ -184,7 +186,7 @@ static void req_pasid_dma(XenAmdIommuV2Requester *r, bool is_write)
         xen_amd_iommu_v2_deliver_irq(r->iommu);     /* a fault logged */
         if (!ok) {
             if (t.ppr_eligible && !(r->flags & REQ_F_NO_PRI)) {
-                req_page_request(r, is_write);
+                req_page_request(r, q.addr, is_write);
             } else {
                 r->status = REQ_ST_FAULT;
             }
@@ -248,7 +250,7 @@ static void req_command(XenAmdIommuV2Requester *r, uint32_t cmd)
         req_dma_repeated(r, is_write);
         break;
     case REQ_CMD_PAGE_REQUEST:
-        req_page_request(r, false);
+        req_page_request(r, r->address, false);
         break;
     default:
         qemu_log_mask(LOG_GUEST_ERROR, "%s-requester: bad command %u\n",

@@ -693,9 +693,12 @@ static void test_completion_wait(void)
 
     /* Interrupt enable off: status only, no message */
     qtest_writel(x->qts, msi, 0);
+    qxai_writeq(x, QXAI_STATUS, QXAI_ST_COMWAIT_INT);
     qxai_control_clear(x, QXAI_CTRL_COMWAIT_INT_EN);
     qxai_submit(x, qxai_cmd(QXAI_CMD_COMPLETION_WAIT, 2), 0);
+    g_assert(qxai_readq(x, QXAI_STATUS) & QXAI_ST_COMWAIT_INT);
     g_assert_cmphex(qtest_readl(x->qts, msi), ==, 0);
+    g_assert_cmpuint(info_uint(x, "interrupts"), ==, 1);
     g_assert_cmpuint(command_count(x, QXAI_CMD_COMPLETION_WAIT), ==, 3);
 
     /* The enable turned on while the status bit is set: a message now */
@@ -1732,7 +1735,19 @@ static void test_remap_large_and_skip(void)
         qtest_writeq(r->x->qts, pa16k + 0x3008, 0x16c0de);
         edu_copy(r, 0x400000 + 0x3008, 0x7000 + 0x10);
         g_assert_cmphex(qtest_readq(r->x->qts, dst + 0x10), ==, 0x16c0de);
+
+        /* a level-1 size encoding of 2 MiB: beyond its level's range */
+        qtest_writeq(r->x->qts, l1b + 8 * 8, 0x40ff000 | PTE_NEXT(7) |
+                     PTE_PR | PTE_IR | PTE_IW);
+        edu_dma(r, 0x408008, EDU_BUF, false);
+        expect_event(r, 0, 2, 0x408008, 0, 0);
     }
+
+    /* A walk only goes down: a level-2 entry naming level 2 */
+    qtest_writeq(r->x->qts, l2 + 4 * 8,
+                 l1 | PTE_NEXT(2) | PTE_PR | PTE_IR | PTE_IW);
+    edu_dma(r, 0x800008, EDU_BUF, false);
+    expect_event(r, 1, 2, 0x800008, 0, 0);
 
     /* Mode 3 root whose level-3 entry skips straight to level 1 */
     {
@@ -1750,7 +1765,7 @@ static void test_remap_large_and_skip(void)
         g_assert_cmphex(qtest_readq(r->x->qts, dst + 0x10), ==, 0x5151);
         /* the level-2 index bits were skipped: they must be zero */
         edu_dma(r, 0x2008 | (1 << 21), EDU_BUF, false);
-        expect_event(r, 0, 2, 0x2008 | (1 << 21), 0, 0);
+        expect_event(r, 2, 2, 0x2008 | (1 << 21), 0, 0);
     }
     remap_stop(r);
 }
@@ -2327,6 +2342,14 @@ static void test_pasid_fault_events(void)
     qxai_control_clear(p->x, QXAI_CTRL_GT_EN);
     g_assert_cmpuint(rq_run_pasid(p, pasid, RQ_VA + 0x3000, 2, true), ==, 1);
     expect_pasid_event(p, 5, 8, pasid, RQ_VA + 0x3000, 0x003);
+
+    /* An entry without tables (TV=0) has no GCR3 for a PASID either */
+    qxai_control_set(p->x, QXAI_CTRL_GT_EN);
+    qtest_writeq(p->x->qts, p->devtab + RQ_DEVID * 32,
+                 DTE_V | DTE_IR | DTE_IW);
+    qxai_submit(p->x, qxai_cmd(QXAI_CMD_INV_DEVTAB_ENTRY, RQ_DEVID), 0);
+    g_assert_cmpuint(rq_run_pasid(p, pasid, RQ_VA + 0x4000, 1, false), ==, 1);
+    expect_pasid_event(p, 6, 8, pasid, RQ_VA + 0x4000, 0x001);
     pasid_stop(p);
 }
 
@@ -2387,6 +2410,17 @@ static void test_pasid_reserved_ps(void)
     pasid_stop(p);
 }
 
+/* Answer the requester's outstanding page request with a failure */
+static void rq_fail_page_request(Pasid *p)
+{
+    uint32_t tag = qpci_io_readl(p->rq, p->rq_bar, 0x20);
+
+    qxai_submit(p->x, qxai_cmd(QXAI_CMD_COMPLETE_PPR,
+                               (uint64_t)RQ_PASID << 32 | RQ_DEVID),
+                4 | (uint64_t)tag << 32 | 1ULL << 44);
+    g_assert_cmpuint(qpci_io_readl(p->rq, p->rq_bar, 0x18), ==, 4);
+}
+
 /*
  * Enhanced PPR handling: once the driver sets EPHEn, a device table
  * entry's PPR bit opts its device in to page requests; a driver that
@@ -2402,9 +2436,22 @@ static void test_pasid_eph(void)
     qxai_control_set(p->x, QXAI_CTRL_EPH_EN);
     g_assert_cmpuint(rq_run(p, RQ_VA, 1, true), ==, 1);
     expect_pasid_event(p, 0, 2, RQ_PASID, RQ_VA, 0x005);   /* GN US */
-    qxai_control_clear(p->x, QXAI_CTRL_EPH_EN);
+    g_assert_cmpuint(ring_ptr(p->x, QXAI_PPR_TAIL), ==, 0);
+    /* the entry opts in */
+    rq_dte_update(p, 0, DTE_PPR);
     g_assert_cmpuint(rq_run(p, RQ_VA, 1, true), ==, 2);
     g_assert_cmpuint(ring_ptr(p->x, QXAI_PPR_TAIL), ==, 1);
+    rq_fail_page_request(p);
+    /* EPHEn clear: page requests with the bit clear, and set */
+    qxai_control_clear(p->x, QXAI_CTRL_EPH_EN);
+    g_assert_cmpuint(rq_run(p, RQ_VA, 1, true), ==, 2);
+    g_assert_cmpuint(ring_ptr(p->x, QXAI_PPR_TAIL), ==, 2);
+    rq_fail_page_request(p);
+    qtest_writeq(p->x->qts, at, qtest_readq(p->x->qts, at) & ~DTE_PPR);
+    qxai_submit(p->x, qxai_cmd(QXAI_CMD_INV_DEVTAB_ENTRY, RQ_DEVID), 0);
+    g_assert_cmpuint(rq_run(p, RQ_VA, 1, true), ==, 2);
+    g_assert_cmpuint(ring_ptr(p->x, QXAI_PPR_TAIL), ==, 3);
+    g_assert_cmpuint(ring_ptr(p->x, QXAI_EVT_TAIL), ==, 1);
     pasid_stop(p);
 }
 
@@ -2933,12 +2980,50 @@ static void test_pasid_ppr_round_trip(void)
     g_assert_cmpuint(dict_uint(info, "ppr-requests"), ==, 2);
     qobject_unref(info);
 
+    /* A transfer whose second page faults asks for that page */
+    guest_map(p, RQ_VA_LATE + 0x5000, data, GPTE_P | GPTE_RW | GPTE_US);
+    qpci_io_writel(p->rq, p->rq_bar, 0x00, RQ_PASID);
+    qpci_io_writel(p->rq, p->rq_bar, 0x04, 1 | 2);
+    qpci_io_writeq(p->rq, p->rq_bar, 0x08, RQ_VA_LATE + 0x5f00);
+    qpci_io_writel(p->rq, p->rq_bar, 0x10, 0x200);
+    qpci_io_writel(p->rq, p->rq_bar, 0x14, 1);
+    g_assert_cmpuint(qpci_io_readl(p->rq, p->rq_bar, 0x18), ==, 2);
+    g_assert_cmpuint(ring_ptr(p->x, QXAI_PPR_TAIL), ==, 3);
+    qxai_log_entry(p->x, p->x->ppr, 2, e);
+    g_assert_cmphex(e[1], ==, RQ_VA_LATE + 0x6000);
+    rq_fail_page_request(p);
+
     /* Guest translation off: PASID requests are invalid, not faults */
     qxai_control_clear(p->x, QXAI_CTRL_GT_EN);
     g_assert_cmpuint(rq_run(p, RQ_VA_LATE + 0x10, 1, true), ==, 1);
     qxai_log_entry(p->x, p->x->evt, 0, e);
     g_assert_cmphex(e[0] >> 60, ==, 8);
     pasid_stop(p);
+}
+
+/*
+ * QMP's id is the device's (as device_del takes it), also where a
+ * requester's link to the device has the same name
+ */
+static void test_qmp_id(void)
+{
+    QTestState *qts = qtest_init("-M q35 -nodefaults "
+                                 "-device xen-amd-iommu-v2,id=iommu,addr=04.0 "
+                                 "-device xen-amd-iommu-v2-requester,"
+                                 "iommu=iommu,addr=06.0");
+    QXenAmdIommuV2 *x = qxai_attach(qts, QPCI_DEVFN(4, 0), true);
+    QDict *rsp;
+
+    qxai_setup_rings(x, LOG2_ENTRIES);
+    qxai_control_set(x, QXAI_CTRL_IOMMU_EN | QXAI_CTRL_PPR_LOG_EN |
+                     QXAI_CTRL_PPR_EN);
+    rsp = qtest_qmp(qts, "{'execute': 'xen-amd-iommu-v2-inject-ppr', "
+                    "'arguments': {'id': 'iommu', 'devid': 1, "
+                    "'tag': 513, 'flags': 0, 'address': 4096}}");
+    g_assert(qdict_haskey(rsp, "return"));
+    qobject_unref(rsp);
+    g_assert_cmpuint(ring_ptr(x, QXAI_PPR_TAIL), ==, 1);
+    qxai_stop(x);
 }
 
 /*
@@ -3210,6 +3295,8 @@ static void test_migration(void)
     qxai_control_set(dst, QXAI_CTRL_CMD_BUF_EN);
     g_assert_cmphex(qtest_readq(dqts, sem), ==, 77);
     g_assert_cmpuint(ring_ptr(dst, QXAI_CMD_HEAD), ==, 4);
+    g_assert_cmpuint(command_count(dst, QXAI_CMD_INV_ALL), ==, 1);
+    g_assert_cmpuint(command_count(dst, QXAI_CMD_COMPLETION_WAIT), ==, 1);
     /* and logs its next event after the two it inherited */
     qxai_submit(dst, 0, 0);
     g_assert_cmpuint(ring_ptr(dst, QXAI_EVT_TAIL), ==, 3);
@@ -3531,7 +3618,10 @@ static void test_migration_inconsistent_status(void)
      */
     g_assert(g_file_set_contents(path, stream, len, NULL));
     g_assert_cmpstr(incoming_load(uri, "", &dqts), ==, "failed");
+    g_assert_cmphex(qtest_readq(dqts, 0xfed80000 + QXAI_EFR), ==,
+                    EFR_DEFAULT);
     g_assert_cmphex(qtest_readq(dqts, 0xfed80000 + QXAI_CONTROL), ==, 0);
+    g_assert_cmphex(qtest_readq(dqts, 0xfed80000 + QXAI_STATUS), ==, 0);
     qtest_quit(dqts);
     unlink(path);
 }
@@ -3727,6 +3817,7 @@ int main(int argc, char **argv)
     qtest_add_func("/xen-amd-iommu-v2/fuzz/hpet-by-dma", test_hpet_by_dma);
     qtest_add_func("/xen-amd-iommu-v2/pasid/ppr-round-trip",
                    test_pasid_ppr_round_trip);
+    qtest_add_func("/xen-amd-iommu-v2/qmp/id", test_qmp_id);
     qtest_add_func("/xen-amd-iommu-v2/link/bindings", test_link_bindings);
     qtest_add_func("/xen-amd-iommu-v2/link/base-and-msi",
                    test_link_base_and_msi);
