@@ -196,6 +196,7 @@ if io_secs=$(opt xai.io); then
 fi
 
 if linger=$(opt xai.linger); then
+    section "linger"
     sleep "$linger"
 fi
 section "done"

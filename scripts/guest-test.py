@@ -11,14 +11,18 @@ the test asserts what the guest and the device report:
 - no completion-wait timeout, no IO_PAGE_FAULT, no other event logged;
 - the disk, read through translated DMA, matches the host file;
 - the guest turned on what the device offers (IommuEn, PPRLogEn, PPREn,
-  GTEn), read back from the control register inside the guest.
+  GTEn), read back from the control register inside the guest;
+- the device itself (query-xen-amd-iommu-v2 while the guest lingers after
+  its report) translated DMA, ran the guest's invalidations, and logged,
+  lost and refused nothing.
 
 6.1 boots three times more: on the pc machine (the IVRS on i440fx), with
 the disk on an iothread, whose DMA is translated outside the main loop,
 and again so while the guest reads the disk in a loop and QMP stops and
 resumes the machine (each stop drains the iothread's requests in flight,
 which complete through the IOMMU): every stop and cont must be answered,
-the machine must run after, and every read that completes must return
+the machine must run after, the device must have translated DMA across
+the cycles, and every read that completes must return
 the disk's data (see check_stop_cont() for why the guest need not finish).
 
 Prints one PASS/FAIL line per assertion; exit status 1 on any failure.
@@ -71,6 +75,45 @@ IOTHREAD_ARGS = ("-object", "iothread,id=io0",
                  "-global", "virtio-blk-pci.iothread=io0")
 
 
+# Opcodes of the commands Linux sends for DMA it maps through the IOMMU
+INV_DEVTAB_ENTRY, INV_IOMMU_PAGES = 2, 3
+STATUS_OVERFLOWS = 1 << 0 | 1 << 5      # event log, PPR log
+
+
+def dma_count(info):
+    """DMA translations the device served: walks and IOTLB hits."""
+    return info["translations"] + info["iotlb-hits"]
+
+
+def check_device_state(c, r):
+    """What the device says it did, asked once the guest has reported.
+
+    The guest's own account (its log, the disk's checksum) would be the
+    same if Linux had left the disk untranslated (an identity domain, a
+    device ID the IVRS missed): the device's counters are not.
+    """
+    info = r["device"]
+    c.check(bool(info), "the device answered query-xen-amd-iommu-v2 while "
+            "the guest lingered after its report")
+    if not info:
+        return
+    d = info[0]
+    c.check(d["translations"] > 0,
+            "the device translated the guest's DMA (%d page walks, %d "
+            "IOTLB hits)" % (d["translations"], d["iotlb-hits"]))
+    c.check(d["commands"][INV_DEVTAB_ENTRY] > 0 and
+            d["commands"][INV_IOMMU_PAGES] > 0,
+            "Linux invalidated device table entries and pages on the device",
+            "commands %s" % d["commands"])
+    c.check(d["events"] == 0 and d["log-drops"] == 0 and
+            d["illegal-commands"] == 0 and
+            not d["status"] & STATUS_OVERFLOWS,
+            "the device logged no event, lost no entry, refused no command",
+            "events %d, drops %d, illegal %d, status 0x%x" %
+            (d["events"], d["log-drops"], d["illegal-commands"],
+             d["status"]))
+
+
 def check_no_guest_errors(c, r):
     """The device logs what it takes for guest mistakes; Linux makes none."""
     errs = r["device_guest_errors"]
@@ -100,6 +143,7 @@ def stop_and_resume(qmp_path):
                         return reply
 
             qmp("qmp_capabilities")
+            before = qmp("query-xen-amd-iommu-v2").get("return")
             for _ in range(STOP_CYCLES):
                 time.sleep(0.3)
                 if "return" not in qmp("stop") or \
@@ -107,10 +151,14 @@ def stop_and_resume(qmp_path):
                     break
                 answered += 1
             status = qmp("query-status").get("return", {}).get("status")
+            after = qmp("query-xen-amd-iommu-v2").get("return")
     except (OSError, ValueError) as e:
         return {"answered": answered, "error": str(e) or type(e).__name__,
-                "status": None}
-    return {"answered": answered, "error": None, "status": status}
+                "status": None, "dma": None}
+    dma = (dma_count(after[0]) - dma_count(before[0])
+           if before and after else None)
+    return {"answered": answered, "error": None, "status": status,
+            "dma": dma}
 
 
 def check_stop_cont(qemu, kernel, label=""):
@@ -132,13 +180,15 @@ def check_stop_cont(qemu, kernel, label=""):
                    extra_args=("-d", "guest_errors") + IOTHREAD_ARGS,
                    during=stop_and_resume)
     d = r["during"] or {"answered": 0, "error": "the guest never started "
-                        "its reads", "status": None}
+                        "its reads", "status": None, "dma": None}
     c.check(d["answered"] == STOP_CYCLES and not d["error"],
             "QMP answered all %d stops and conts while the iothread's DMA "
             "went through the IOMMU" % STOP_CYCLES,
             "%d answered, %s" % (d["answered"], d["error"]))
     c.check(d["status"] == "running", "the machine runs after the last cont",
             "status %s" % d["status"])
+    c.check(bool(d["dma"]), "the device translated DMA across the cycles "
+            "(%s translations)" % d["dma"])
     io = r["io"]
     c.check(io is None or io["bad"] == 0,
             "every whole-disk read the guest finished matched the disk",
@@ -163,7 +213,8 @@ def check_kernel(qemu, kernel, efr, base, machine="q35", label="",
     extra += () if machine == "q35" else ("-M", machine)
     r = guest.boot(qemu=qemu, kernel=kernel, iommu="xen-amd-iommu-v2",
                    timeout=600 if label else 240,
-                   extra_args=extra + (IOTHREAD_ARGS if iothread else ()))
+                   extra_args=extra + (IOTHREAD_ARGS if iothread else ()),
+                   query=True)
     dmesg = r["iommu_dmesg"]
     c.check(r["reached_done"], "guest ran its report",
             "timed out" if r["timed_out"] else "; ".join(r["console_tail"]))
@@ -189,6 +240,7 @@ def check_kernel(qemu, kernel, efr, base, machine="q35", label="",
     c.check(not bad, "no completion timeout, fault or event in the log",
             "; ".join(bad[:3]))
     check_no_guest_errors(c, r)
+    check_device_state(c, r)
     bits = r["control"]["key_bits"]
     for name in ("IommuEn", "PPRLogEn", "PPREn", "GTEn"):
         c.check(bits.get(name, False),

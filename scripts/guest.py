@@ -23,6 +23,7 @@ import os
 import re
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -257,10 +258,32 @@ def process_cpu_seconds(pid):
     return round(ticks / os.sysconf("SC_CLK_TCK"), 2)
 
 
+QUERY_LINGER = 5       # seconds the guest waits for the device query
+
+
+def query_device(qmp_path):
+    """query-xen-amd-iommu-v2 over the guest's QMP socket, or None."""
+    try:
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.settimeout(10)
+            sock.connect(qmp_path)
+            f = sock.makefile("rwb", buffering=0)
+            f.readline()
+            for command in ("qmp_capabilities", "query-xen-amd-iommu-v2"):
+                f.write(json.dumps({"execute": command}).encode() + b"\n")
+                while True:
+                    reply = json.loads(f.readline())
+                    if "return" in reply or "error" in reply:
+                        break
+            return reply.get("return")
+    except (OSError, ValueError):
+        return None
+
+
 def boot(qemu=DEFAULT_QEMU, kernel="6.1", iommu="amd-iommu", timeout=180,
          smp=1, mem="1G", disk_mib=4, append="", extra_args=(),
          verbose=False, keep=False, stream=None, expect_iommu=False,
-         during=None):
+         during=None, query=False):
     """Boot one guest and return what it reported, as a dict.
 
     ok is True when the guest reached the end of its report and read the
@@ -270,6 +293,8 @@ def boot(qemu=DEFAULT_QEMU, kernel="6.1", iommu="amd-iommu", timeout=180,
     stream, a file, receives the serial console as it arrives.
     during, a function, runs in a thread once the guest starts its xai.io
     reads, given the path of a QMP socket; what it returns is in 'during'.
+    query: ask the device for its state (query-xen-amd-iommu-v2) once the
+    guest has reported, while it lingers; the answer is in 'device'.
     """
     kdir = kernel_dir(kernel)
     os.makedirs(os.path.join(GUEST_DIR, "runs"), exist_ok=True)
@@ -283,9 +308,14 @@ def boot(qemu=DEFAULT_QEMU, kernel="6.1", iommu="amd-iommu", timeout=180,
     serial = os.path.join(work, "serial.log")
     open(serial, "wb").close()
     qmp_path = os.path.join(work, "qmp.sock")
-    if during:
+    if during or query:
         extra_args = tuple(extra_args) + (
             "-qmp", "unix:%s,server=on,wait=off" % qmp_path)
+    if query:
+        append = (append + " " if append else "") + \
+            "xai.linger=%d" % QUERY_LINGER
+    device = None
+    linger_at = None        # the report's end when the guest lingers
     argv = qemu_command(qemu, kdir, iommu, disk, serial, smp=smp, mem=mem,
                         append=append, verbose=verbose,
                         extra_args=extra_args)
@@ -319,6 +349,10 @@ def boot(qemu=DEFAULT_QEMU, kernel="6.1", iommu="amd-iommu", timeout=180,
                 if during and helper.ident is None and \
                         b"=== XAI io ===" in seen:
                     helper.start()
+                if query and device is None and \
+                        b"=== XAI linger ===" in seen:
+                    linger_at = time.monotonic()
+                    device = query_device(qmp_path) or {}
                 if done_at is None and b"=== XAI done ===" in seen:
                     done_at = time.monotonic()
                     done_cpu = process_cpu_seconds(proc.pid)
@@ -348,7 +382,8 @@ def boot(qemu=DEFAULT_QEMU, kernel="6.1", iommu="amd-iommu", timeout=180,
         "release": os.path.basename(os.path.realpath(kdir)),
         "iommu": iommu,
         "argv": argv,
-        "boot_seconds": round(done_at - start, 2) if done_at else None,
+        "boot_seconds": round((linger_at or done_at) - start, 2)
+        if done_at else None,
         "boot_cpu_seconds": done_cpu,
         "total_seconds": round(total, 2),
         "timed_out": timed_out,
@@ -356,6 +391,7 @@ def boot(qemu=DEFAULT_QEMU, kernel="6.1", iommu="amd-iommu", timeout=180,
         "qemu_status": proc.returncode if powered_off else None,
         "qemu_stderr": stderr.strip().splitlines()[-20:],
         "during": outcome.get("result"),
+        "device": device or None,
     }
     result.update(analyse(seen.decode("utf-8", "replace"), host_sum))
     # A sanitizer report or a crash while the guest shuts down fails the

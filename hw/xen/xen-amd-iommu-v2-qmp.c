@@ -132,6 +132,8 @@ static XenAmdIommuV2Info *xai_qmp_info(XenAmdIommuV2State *s)
     info->ppr_completions = e->counters.ppr_completions;
     info->log_drops = e->counters.log_drops;
     info->interrupts = e->counters.interrupts;
+    info->translations = e->counters.translations;
+    info->iotlb_hits = e->counters.iotlb_hits;
     info->register_accesses = e->counters.register_accesses;
     if (e->have_last_completion) {
         XenAmdIommuV2PprCompletionInfo *c =

@@ -49,6 +49,7 @@ typedef struct XaiWalk {
     bool pasid_valid;
     bool guest;             /* walking the guest's tables */
     bool untagged_gio;      /* an untagged request on PASID 0's tables */
+    bool walked;            /* page tables were read (counted) */
     bool host_stage;        /* a guest walk failed in the host tables */
     hwaddr fault_gpa;       /* ... at this guest-physical address */
     uint16_t flags;         /* event flags gathered on the way */
@@ -307,6 +308,7 @@ static XaiFault xai_host_walk(XenAmdIommuV2Engine *e, XaiWalk *w, hwaddr iova,
     if (level > max_levels) {
         return XAI_BAD_DTE;
     }
+    w->walked = true;
     if (level < 6 && (iova >> (12 + 9 * level))) {
         return XAI_PAGE_FAULT;      /* beyond what the tables can map */
     }
@@ -478,6 +480,7 @@ static XaiFault xai_guest_walk(XenAmdIommuV2Engine *e, XaiWalk *w,
     XaiFault f;
 
     w->guest = true;
+    w->walked = true;
     if (glx > ((e->efr >> XAI_EFR_GLX_SHIFT) & 3) ||
         gpm > ((e->efr >> XAI_EFR_GATS_SHIFT) & 3)) {
         return XAI_BAD_DTE;
@@ -787,7 +790,6 @@ bool xen_amd_iommu_v2_translate(XenAmdIommuV2Engine *e,
         t->write = hit->write;
         return true;
     }
-    e->counters.translations++;
     f = xai_read_dte(e, &w);
     if (f == XAI_OK) {
         if (!(w.dte[0] & XAI_DTE_V) || xai_excluded(e, req, w.dte)) {
@@ -821,6 +823,7 @@ bool xen_amd_iommu_v2_translate(XenAmdIommuV2Engine *e,
             f = xai_host_walk(e, &w, req->addr, req->is_write, t);
         }
     }
+    e->counters.translations += w.walked;
     trace_xen_amd_iommu_v2_translate(req->devid, req->pasid_valid,
                                      req->pasid, req->addr, t->addr, f);
     if (f != XAI_OK) {

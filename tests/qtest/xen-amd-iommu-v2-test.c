@@ -1607,6 +1607,8 @@ static void test_remap_passthrough(void)
     edu_copy(r, a, b);
     g_assert_cmphex(qtest_readq(r->x->qts, b), ==, 0x4444);
     g_assert_cmpuint(ring_ptr(r->x, QXAI_EVT_TAIL), ==, 4);
+    /* None of it walked a page table: QMP counts no translation */
+    g_assert_cmpuint(info_uint(r->x, "translations"), ==, 0);
     remap_stop(r);
 }
 
@@ -1716,6 +1718,7 @@ static void test_remap_large_and_skip(void)
     qtest_writeq(r->x->qts, big + 0x12340, 0xabad1dea);
     edu_copy(r, iova + 0x12340, 0x7000 + 0x10);
     g_assert_cmphex(qtest_readq(r->x->qts, dst + 0x10), ==, 0xabad1dea);
+    g_assert_cmpuint(info_uint(r->x, "translations"), >=, 2);
 
     /*
      * Next level 7: a 16 KiB page, its size in the address bits (bit 12
