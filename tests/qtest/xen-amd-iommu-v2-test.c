@@ -1612,6 +1612,45 @@ static void test_remap_passthrough(void)
     remap_stop(r);
 }
 
+/*
+ * A device ID beyond the device table the guest sized (128 entries here,
+ * edu at 00:10.0 is device 80h): ILLEGAL_DEV_TABLE_ENTRY, and its DMA
+ * does not pass; one within still works
+ */
+static void test_remap_devid_beyond_table(void)
+{
+    Remap *r = g_new0(Remap, 1);
+    uint64_t a, b, ev[2];
+
+    r->x = qxai_start("q35", NULL, "-device edu,addr=10.0");
+    r->edu = qpci_device_find(r->x->bus, QPCI_DEVFN(0x10, 0));
+    g_assert(r->edu);
+    qpci_device_enable(r->edu);
+    r->edu_bar = qpci_iomap(r->edu, 0, NULL);
+    qxai_setup_rings(r->x, LOG2_ENTRIES);
+    r->devtab = page(r);
+    qxai_writeq(r->x, QXAI_DEVTAB_BASE, r->devtab);
+    a = page(r);
+    b = page(r);
+    qtest_writeq(r->x->qts, a, 0x8080);
+    iommu_on(r);
+    edu_copy(r, a, b);
+    g_assert_cmphex(qtest_readq(r->x->qts, b), ==, 0);
+    g_assert_cmpuint(ring_ptr(r->x, QXAI_EVT_TAIL), >=, 1);
+    qxai_log_entry(r->x, r->x->evt, 0, ev);
+    g_assert_cmphex(ev[0] >> 60, ==, 1);
+    g_assert_cmphex(ev[0] & 0xffff, ==, 0x80);
+    g_assert_cmphex(ev[1], ==, a);
+    /* a table of 256 entries holds it (V=0 there: untranslated) */
+    r->devtab = guest_alloc(&r->x->alloc, 8192);
+    g_assert_cmphex(r->devtab & 0xfff, ==, 0);
+    qtest_memset(r->x->qts, r->devtab, 0, 8192);
+    qxai_writeq(r->x, QXAI_DEVTAB_BASE, r->devtab | 1);
+    edu_copy(r, a, b);
+    g_assert_cmphex(qtest_readq(r->x->qts, b), ==, 0x8080);
+    remap_stop(r);
+}
+
 static void test_remap_4level(void)
 {
     Remap *r = remap_start();
@@ -2024,10 +2063,14 @@ static void test_remap_bridge_power_off(void)
                     "'property': 'type'}}");
     g_assert(qdict_haskey(rsp, "error"));
     qobject_unref(rsp);
-    /* Let RCU free it */
-    g_usleep(200 * 1000);
-    qobject_unref(qtest_qmp(x->qts, "{'execute': 'query-status'}"));
-    g_usleep(200 * 1000);
+    /*
+     * Let RCU free it: a device_add that fails drains RCU's callbacks
+     * before it answers
+     */
+    rsp = qtest_qmp(x->qts, "{'execute': 'device_add', 'arguments': "
+                    "{'driver': 'no-such-device'}}");
+    g_assert(qdict_haskey(rsp, "error"));
+    qobject_unref(rsp);
 
     /* Invalidations of every device, and of one: the engine goes on */
     qxai_submit(x, qxai_cmd(QXAI_CMD_INV_DEVTAB_ENTRY, 0x0100), 0);
@@ -3778,6 +3821,8 @@ int main(int argc, char **argv)
                    test_hostile_all_registers);
     qtest_add_func("/xen-amd-iommu-v2/remap/passthrough",
                    test_remap_passthrough);
+    qtest_add_func("/xen-amd-iommu-v2/remap/devid-beyond-table",
+                   test_remap_devid_beyond_table);
     qtest_add_func("/xen-amd-iommu-v2/remap/4-level", test_remap_4level);
     qtest_add_func("/xen-amd-iommu-v2/remap/exclusion", test_remap_exclusion);
     qtest_add_func("/xen-amd-iommu-v2/remap/large-and-skip",
