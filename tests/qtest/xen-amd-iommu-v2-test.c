@@ -2014,6 +2014,10 @@ static void test_remap_prefetch_inval(void)
 
     cached_start(r, &c, iova, iova_dst);
     map4(r, c.root, iova, c.b, PTE_IR);
+    /* without Inval the prefetch leaves the cached (stale) entry */
+    qxai_submit(r->x, qxai_cmd(QXAI_CMD_PREFETCH_PAGES, EDU_DEVID), iova);
+    edu_copy(r, iova, iova_dst);
+    g_assert_cmphex(qtest_readq(r->x->qts, c.dst), ==, 0xaaaa);
     qxai_submit(r->x, qxai_cmd(QXAI_CMD_PREFETCH_PAGES,
                                1ULL << 24 | EDU_DEVID), iova | 1ULL << 4);
     g_assert(qxai_readq(r->x, QXAI_STATUS) & QXAI_ST_CMD_RUN);
@@ -2437,6 +2441,41 @@ static void test_pasid_host_stage_faults(void)
 }
 
 /*
+ * Two-level GCR3 tables (GLX=1 with gcr3-levels=2): PASID[17:9] picks the
+ * second-level table, PASID[8:0] its entry; and a 1 GiB guest page (PS in
+ * a PDPT entry)
+ */
+static void test_pasid_two_level_gcr3_1g(void)
+{
+    Pasid *p = pasid_start_opts("gcr3-levels=2", "");
+    const uint32_t pasid = 9 << 9 | RQ_PASID;
+    const uint64_t va = 0x0000004000000000ULL;     /* 1 GiB aligned */
+    uint64_t root = pasid_page(p), l0 = pasid_page(p), data = pasid_page(p);
+
+    qtest_writeq(p->x->qts, root + 9 * 8, l0 | 1);
+    qtest_writeq(p->x->qts, l0 + RQ_PASID * 8, p->cr3 | 1);
+    qtest_writeq(p->x->qts, p->devtab + RQ_DEVID * 32,
+                 DTE_V | DTE_TV | DTE_IR | DTE_IW | DTE_GV | DTE_PPR |
+                 1ULL << 56 | extract64(root, 12, 3) << 58);
+    qtest_writeq(p->x->qts, p->devtab + RQ_DEVID * 32 + 8,
+                 DOMID | extract64(root, 15, 16) << 16 |
+                 extract64(root, 31, 21) << 43);
+    qxai_submit(p->x, qxai_cmd(QXAI_CMD_INV_DEVTAB_ENTRY, RQ_DEVID), 0);
+    /* the 1 GiB page at guest-physical 0 */
+    qtest_writeq(p->x->qts,
+                 guest_table(p, va, 2) + ((va >> 30) & 0x1ff) * 8,
+                 GPTE_P | GPTE_RW | GPTE_US | GPTE_PS);
+    qtest_writeq(p->x->qts, data + 0x10, 0x1616);
+    g_assert_cmpuint(rq_run_pasid(p, pasid, va + data + 0x10, 1, true), ==,
+                     0);
+    g_assert_cmphex(qpci_io_readq(p->rq, p->rq_bar, 0x800), ==, 0x1616);
+    /* a PASID whose second-level table is absent: a page request */
+    g_assert_cmpuint(rq_run_pasid(p, 8 << 9 | RQ_PASID, va + data, 1, true),
+                     ==, 2);
+    pasid_stop(p);
+}
+
+/*
  * PS is reserved in a PML4 entry (as for the CPU): a fault with RZ, and
  * no page request, which could not mend it.
  */
@@ -2568,8 +2607,11 @@ static void test_pasid_host_invalidation(void)
     g_assert_cmpuint(rq_run(p, RQ_VA, 1, true), ==, 0);
     g_assert_cmphex(qpci_io_readq(p->rq, p->rq_bar, 0x800), ==, 0x1111);
 
-    /* The host now maps the guest's page elsewhere */
+    /* The host now maps the guest's page elsewhere: cached until ... */
     host_map4(p->x, root, gpa, other, PTE_IR | PTE_IW);
+    g_assert_cmpuint(rq_run(p, RQ_VA, 1, true), ==, 0);
+    g_assert_cmphex(qpci_io_readq(p->rq, p->rq_bar, 0x800), ==, 0x1111);
+    /* ... the guest-physical page's invalidation (GN=0) */
     rq_inv_pages(p, false, 0, gpa);
     g_assert_cmpuint(rq_run(p, RQ_VA, 1, true), ==, 0);
     g_assert_cmphex(qpci_io_readq(p->rq, p->rq_bar, 0x800), ==, 0x2222);
@@ -3842,6 +3884,8 @@ int main(int argc, char **argv)
                    test_pasid_fault_events);
     qtest_add_func("/xen-amd-iommu-v2/pasid/host-stage-faults",
                    test_pasid_host_stage_faults);
+    qtest_add_func("/xen-amd-iommu-v2/pasid/two-level-gcr3-1g",
+                   test_pasid_two_level_gcr3_1g);
     qtest_add_func("/xen-amd-iommu-v2/pasid/reserved-ps",
                    test_pasid_reserved_ps);
     qtest_add_func("/xen-amd-iommu-v2/pasid/eph", test_pasid_eph);
