@@ -31,10 +31,14 @@ static QXenAmdIommuV2 *start_q35(void)
     return qxai_start("q35", NULL, NULL);
 }
 
-/* Rings of 256 entries, IOMMU, command buffer and both logs running */
-static QXenAmdIommuV2 *start_running_with(const char *dev_opts)
+/*
+ * Rings of 256 entries, IOMMU, command buffer and both logs running;
+ * @extra: more QEMU arguments or NULL
+ */
+static QXenAmdIommuV2 *start_running_extra(const char *dev_opts,
+                                           const char *extra)
 {
-    QXenAmdIommuV2 *x = qxai_start("q35", dev_opts, NULL);
+    QXenAmdIommuV2 *x = qxai_start("q35", dev_opts, extra);
 
     qxai_setup_rings(x, LOG2_ENTRIES);
     qxai_control_set(x, QXAI_CTRL_IOMMU_EN | QXAI_CTRL_CMD_BUF_EN |
@@ -44,6 +48,32 @@ static QXenAmdIommuV2 *start_running_with(const char *dev_opts)
                     (QXAI_ST_CMD_RUN | QXAI_ST_EVT_RUN | QXAI_ST_PPR_RUN),
                     ==, QXAI_ST_CMD_RUN | QXAI_ST_EVT_RUN | QXAI_ST_PPR_RUN);
     return x;
+}
+
+static QXenAmdIommuV2 *start_running_with(const char *dev_opts)
+{
+    return start_running_extra(dev_opts, NULL);
+}
+
+/*
+ * QEMU arguments that log guest errors (-d guest_errors) to a new file,
+ * whose name goes in *@path; guest_logged() looks for a message there
+ */
+static char *guest_log_args(char **path)
+{
+    int fd = g_file_open_tmp("xai-guest-errors-XXXXXX.log", path, NULL);
+
+    g_assert_cmpint(fd, >=, 0);
+    close(fd);
+    return g_strdup_printf("-d guest_errors -D %s", *path);
+}
+
+static bool guest_logged(const char *path, const char *what)
+{
+    g_autofree char *log = NULL;
+
+    g_assert(g_file_get_contents(path, &log, NULL, NULL));
+    return strstr(log, what) != NULL;
 }
 
 static QXenAmdIommuV2 *start_running(void)
@@ -599,16 +629,8 @@ static void test_write_masks(void)
 static void test_efr2(void)
 {
     g_autofree char *log_path = NULL;
-    g_autofree char *extra = NULL;
-    g_autofree char *log = NULL;
-    QXenAmdIommuV2 *x;
-    int fd;
-
-    fd = g_file_open_tmp("xai-efr2-XXXXXX.log", &log_path, NULL);
-    g_assert_cmpint(fd, >=, 0);
-    close(fd);
-    extra = g_strdup_printf("-d guest_errors -D %s", log_path);
-    x = qxai_start("q35", NULL, extra);
+    g_autofree char *extra = guest_log_args(&log_path);
+    QXenAmdIommuV2 *x = qxai_start("q35", NULL, extra);
 
     g_assert_cmphex(qxai_readq(x, QXAI_EFR2), ==, 0);
     qxai_writeq(x, QXAI_EFR2, ~0ULL);
@@ -616,13 +638,10 @@ static void test_efr2(void)
     g_assert_cmphex(qxai_readq(x, QXAI_EFR2), ==, 0);
     g_assert_cmphex(qpci_io_readl(x->dev, x->bar, QXAI_EFR2 + 4), ==, 0);
     g_assert_cmphex(qpci_io_readb(x->dev, x->bar, QXAI_EFR2 + 7), ==, 0);
-    g_assert(g_file_get_contents(log_path, &log, NULL, NULL));
-    g_assert_null(strstr(log, "0x1a"));
-    g_free(log);
+    g_assert_false(guest_logged(log_path, "0x1a"));
 
     g_assert_cmphex(qxai_readq(x, QXAI_EFR2 + 8), ==, 0);
-    g_assert(g_file_get_contents(log_path, &log, NULL, NULL));
-    g_assert_nonnull(strstr(log, "read of reserved register 0x1a8"));
+    g_assert(guest_logged(log_path, "read of reserved register 0x1a8"));
     qxai_stop(x);
     unlink(log_path);
 }
@@ -1135,7 +1154,9 @@ static void test_hostile_ring_lengths(void)
 
 static void test_hostile_pointers(void)
 {
-    QXenAmdIommuV2 *x = start_running();
+    g_autofree char *log_path = NULL;
+    g_autofree char *extra = guest_log_args(&log_path);
+    QXenAmdIommuV2 *x = start_running_extra(NULL, extra);
     uint64_t ev[2];
 
     /* Tail beyond the ring: the buffer stops with a hardware error */
@@ -1147,12 +1168,16 @@ static void test_hostile_pointers(void)
     /* The command buffer's head and base are frozen while it runs */
     qxai_writeq(x, QXAI_CMD_TAIL, 0);
     qxai_control_restart(x, QXAI_CTRL_CMD_BUF_EN);
+    g_assert_false(guest_logged(log_path, "written while its ring runs"));
     qxai_writeq(x, QXAI_CMD_HEAD, 0x50);
     g_assert_cmphex(qxai_readq(x, QXAI_CMD_HEAD), ==, 0);
+    g_assert(guest_logged(log_path, "CMD_HEAD written while its ring runs"));
     qxai_writeq(x, QXAI_CMD_BASE, 0x1000);
     g_assert_cmphex(qxai_readq(x, QXAI_CMD_BASE) & ~(0xfULL << 56), ==,
                     x->cmd);
+    g_assert(guest_logged(log_path, "CMD_BASE written while its ring runs"));
     qxai_stop(x);
+    unlink(log_path);
 }
 
 /*
@@ -3812,6 +3837,10 @@ static void test_migration_absent_status(void)
     at = stream_find_once(stream, len, sec, want, 8) + 12 * 8;
     g_assert_cmphex(ldq_be_p(at), ==, status);
     stq_be_p(at, status | QXAI_ST_PPR_INT);
+    g_assert_cmpstr(load_patched(path, uri, stream, len, ",ppr=off,eph=off"),
+                    ==, "failed");
+    /* and a bit no feature defines */
+    stq_be_p(at, status | 1ULL << 63);
     g_assert_cmpstr(load_patched(path, uri, stream, len, ",ppr=off,eph=off"),
                     ==, "failed");
     unlink(path);
