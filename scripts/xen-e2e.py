@@ -379,11 +379,22 @@ def assert_fast_path(c, f, q):
         print("info: xen: " + ln)
 
 
-def assert_qemu_engine(c, f, q):
+def assert_qemu_engine(c, f, q, want_disk):
     """QEMU's engine serves the device (stock Xen)."""
     waits = q["commands"][COMPLETION_WAIT] if q else 0
     c.check(waits > 0, "the device ran the guest's COMPLETION_WAITs "
             "(%d)" % waits, "QMP: %s" % (f["qmp"] or "no answer"))
+    if want_disk:
+        # The guest's account (its log, the checksum) would be the same
+        # with the disk left untranslated: the device's is not.
+        c.check(q is not None and q["translations"] > 0,
+                "the device translated the disk's DMA (%s page walks)" %
+                (q["translations"] if q else "?"))
+    c.check(q is not None and q["events"] == 0 and q["log-drops"] == 0 and
+            q["illegal-commands"] == 0,
+            "the device logged no event, lost no entry, refused no command",
+            q and "events %d, drops %d, illegal %d" % (
+                q["events"], q["log-drops"], q["illegal-commands"]))
     # dom0's page request: devid 0009 (00:01.1), PASID 1, tag 5
     inj = f["ppr_inject"]
     c.check(isinstance(inj, dict) and "return" in inj and q is not None and
@@ -482,7 +493,7 @@ def assert_iommu(c, f, guest_kind, patched=False):
     if patched:
         assert_fast_path(c, f, q)
     else:
-        assert_qemu_engine(c, f, q)
+        assert_qemu_engine(c, f, q, want_disk)
     bad = [ln for ln in g["iommu_dmesg"] if BAD_LINES.search(ln)]
     c.check(g["reached_done"] and not bad and
             not any("timed out" in ln for ln in f["hvs"]),
