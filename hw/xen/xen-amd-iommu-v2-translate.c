@@ -374,22 +374,6 @@ check:
 }
 
 /*
- * A guest table access or guest-physical address, through the host tables;
- * @h receives the host page with the accesses the host tables allow.
- */
-static XaiFault xai_nested(XenAmdIommuV2Engine *e, XaiWalk *w, hwaddr gpa,
-                           bool is_write, hwaddr *spa,
-                           XenAmdIommuV2Translation *h)
-{
-    XaiFault f;
-
-    memset(h, 0, sizeof(*h));
-    f = xai_host_walk(e, w, gpa, is_write, h);
-    *spa = h->addr | (gpa & 0xfff);
-    return f;
-}
-
-/*
  * A guest walk that fails in the host tables faults on a guest-physical
  * address: the event names the domain and that address (GN=0), and no
  * page request is made, as the guest's process tables the PPR handler
@@ -403,13 +387,20 @@ static XaiFault xai_host_stage_fault(XaiWalk *w, hwaddr gpa, uint16_t flags)
     return XAI_PAGE_FAULT;
 }
 
-/* A guest-physical address through the host tables, faults as above */
-static XaiFault xai_nested_guest(XenAmdIommuV2Engine *e, XaiWalk *w,
-                                 hwaddr gpa, bool is_write, hwaddr *spa,
-                                 XenAmdIommuV2Translation *h)
+/*
+ * A guest table access or guest-physical address, through the host tables
+ * (a fault there as above); @h receives the host page with the accesses
+ * the host tables allow.
+ */
+static XaiFault xai_nested(XenAmdIommuV2Engine *e, XaiWalk *w, hwaddr gpa,
+                           bool is_write, hwaddr *spa,
+                           XenAmdIommuV2Translation *h)
 {
-    XaiFault f = xai_nested(e, w, gpa, is_write, spa, h);
+    XaiFault f;
 
+    memset(h, 0, sizeof(*h));
+    f = xai_host_walk(e, w, gpa, is_write, h);
+    *spa = h->addr | (gpa & 0xfff);
     return f == XAI_PAGE_FAULT ? xai_host_stage_fault(w, gpa, 0) : f;
 }
 
@@ -516,7 +507,7 @@ static XaiFault xai_guest_walk(XenAmdIommuV2Engine *e, XaiWalk *w,
         bool leaf, changed;
         uint64_t bits;
 
-        f = xai_nested_guest(e, w, gpa_at, false, &at, &host);
+        f = xai_nested(e, w, gpa_at, false, &at, &host);
         if (f != XAI_OK) {
             return f;
         }
@@ -567,7 +558,7 @@ again:
         return XAI_PAGE_FAULT;
     }
     /* The final guest-physical page, with the access asked for */
-    f = xai_nested_guest(e, w, gpa, req->is_write, &t->addr, &host);
+    f = xai_nested(e, w, gpa, req->is_write, &t->addr, &host);
     if (f != XAI_OK) {
         return f;
     }
