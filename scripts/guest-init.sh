@@ -12,6 +12,10 @@
 #   xai.linger=S     stay up S seconds after the report, before "done"
 #                    (a host that injects a page request once the report
 #                    starts then still finds the guest's IOMMU on)
+#   xai.refuse=N     last, move the IOMMU's register window over guest RAM
+#                    (a hypervisor refuses that window), make N more
+#                    config writes to the function, then put it back: the
+#                    host's device model log must say the refusal once
 #   xai.io=S         after the report, read the whole disk again and again
 #                    for S seconds, past the page cache (a host that stops
 #                    and resumes the machine then finds DMA in flight), and
@@ -198,6 +202,38 @@ fi
 if linger=$(opt xai.linger); then
     section "linger"
     sleep "$linger"
+fi
+
+# 32-bit config space access to the IOMMU's function, little-endian
+cfg_read32() {
+    dd if="/sys/bus/pci/devices/$bdf/config" bs=4 skip=$(($1 / 4)) \
+        count=1 2>/dev/null | hexdump -e '1/4 "%u\n"'
+}
+cfg_write32() {
+    printf "$(printf '\\%03o\\%03o\\%03o\\%03o' $(($2 & 255)) \
+        $(($2 >> 8 & 255)) $(($2 >> 16 & 255)) $(($2 >> 24 & 255)))" |
+        dd of="/sys/bus/pci/devices/$bdf/config" bs=4 seek=$(($1 / 4)) \
+            count=1 conv=notrunc 2>/dev/null
+}
+
+if writes=$(opt xai.refuse) && [ -n "$bdf" ]; then
+    section refuse
+    # Capability at 40h: base address low (Enable in bit 0) and high
+    lo=$(cfg_read32 0x44)
+    hi=$(cfg_read32 0x48)
+    cfg_write32 0x44 $((lo & ~1))
+    cfg_write32 0x48 0
+    cfg_write32 0x44 $((0x10000000 | 1))
+    i=0
+    while [ $i -lt "$writes" ]; do
+        cfg_write32 0x4c 0      # the read-only range register
+        i=$((i + 1))
+    done
+    echo "window=0x$(printf %x "$(cfg_read32 0x44)") writes=$i"
+    cfg_write32 0x44 0x10000000
+    cfg_write32 0x48 "$hi"
+    cfg_write32 0x44 "$lo"
+    echo "restored=0x$(printf %x "$(cfg_read32 0x44)")"
 fi
 section "done"
 poweroff -f

@@ -501,6 +501,12 @@ hvm_config() {
     if [ $iommu = yes ]; then
         linger=' xai.linger=15'
     fi
+    # Last, the guest moves the window over its RAM, which Xen refuses,
+    # and writes the function's config space again and again: QEMU must
+    # report the refusal once, not at every write
+    if [ $iommu = yes ] && [ $VARIANT = patched ]; then
+        linger="$linger xai.refuse=20"
+    fi
     if [ $iommu = yes ] && [ $VARIANT = stock ]; then
         args+=('"-device", "xen-amd-iommu-v2,id=iommu0,addr=0x'"$slot"'",')
         # QEMU's engine serves the registers: what it takes for the

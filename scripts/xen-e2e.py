@@ -369,6 +369,15 @@ def assert_fast_path(c, f, q):
             "QEMU fetched the channel's records (the PPR record Xen queued "
             "is gone, none dropped)",
             chan[-1].group(0) if chan else "no channel line")
+    # The guest's window over its RAM (xai.refuse): refused, said once
+    moved = [ln for ln in f["hvm"] if ln.startswith("window=0x10000001 ")]
+    refused = [ln for ln in f["dm"] if "guest_iommu_set_base" in ln]
+    c.check(bool(moved) and moved[0].endswith("writes=20") and
+            len(refused) == 1,
+            "a window the guest put over its RAM: Xen refused it, QEMU said "
+            "so once over 20 more config writes",
+            "guest: %s; device model: %d lines %s" % (
+                moved[:1] or "no refuse report", len(refused), refused[:2]))
     msis = [GI_MSIS.search(ln) for ln in gi]
     msis = [m for m in msis if m]
     if msis:
