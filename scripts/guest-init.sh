@@ -216,11 +216,17 @@ cfg_write32() {
             count=1 conv=notrunc 2>/dev/null
 }
 
-if writes=$(opt xai.refuse) && [ -n "$bdf" ]; then
+if writes=$(opt xai.refuse); then
     section refuse
-    # Capability at 40h: base address low (Enable in bit 0) and high
+    # The device's capability at 40h: base address low (Enable in bit 0)
+    # and high
     lo=$(cfg_read32 0x44)
     hi=$(cfg_read32 0x48)
+fi
+if [ -n "${writes:-}" ] && { [ -z "$bdf" ] || [ -z "$lo" ] || [ -z "$hi" ]; }
+then
+    echo "error: no IOMMU function to move (bdf=${bdf:-none})"
+elif [ -n "${writes:-}" ]; then
     cfg_write32 0x44 $((lo & ~1))
     cfg_write32 0x48 0
     cfg_write32 0x44 $((0x10000000 | 1))

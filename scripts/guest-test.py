@@ -187,8 +187,8 @@ def check_stop_cont(qemu, kernel, label=""):
             "%d answered, %s" % (d["answered"], d["error"]))
     c.check(d["status"] == "running", "the machine runs after the last cont",
             "status %s" % d["status"])
-    c.check(bool(d["dma"]), "the device translated DMA across the cycles "
-            "(%s translations)" % d["dma"])
+    c.check(bool(d["dma"]), "the device translated DMA while the cycles "
+            "ran (%s translations)" % d["dma"])
     io = r["io"]
     c.check(io is None or io["bad"] == 0,
             "every whole-disk read the guest finished matched the disk",

@@ -258,7 +258,7 @@ def process_cpu_seconds(pid):
     return round(ticks / os.sysconf("SC_CLK_TCK"), 2)
 
 
-QUERY_LINGER = 5       # seconds the guest waits for the device query
+QUERY_LINGER = 10      # seconds the guest waits for the device query
 
 
 def query_device(qmp_path):
@@ -307,7 +307,9 @@ def boot(qemu=DEFAULT_QEMU, kernel="6.1", iommu="amd-iommu", timeout=180,
     host_sum = hashlib.sha256(data).hexdigest()
     serial = os.path.join(work, "serial.log")
     open(serial, "wb").close()
-    qmp_path = os.path.join(work, "qmp.sock")
+    # A unix socket's path is at most 107 bytes: not under the checkout
+    qmp_dir = tempfile.mkdtemp(prefix="xai-qmp-")
+    qmp_path = os.path.join(qmp_dir, "qmp.sock")
     if during or query:
         extra_args = tuple(extra_args) + (
             "-qmp", "unix:%s,server=on,wait=off" % qmp_path)
@@ -336,6 +338,7 @@ def boot(qemu=DEFAULT_QEMU, kernel="6.1", iommu="amd-iommu", timeout=180,
         except OSError as e:
             # e.g. a QEMU being relinked right now
             shutil.rmtree(work, ignore_errors=True)
+            shutil.rmtree(qmp_dir, ignore_errors=True)
             raise GuestError("cannot run %s: %s" % (qemu, e))
         seen = b""
         while True:
@@ -352,10 +355,12 @@ def boot(qemu=DEFAULT_QEMU, kernel="6.1", iommu="amd-iommu", timeout=180,
                 if query and device is None and \
                         b"=== XAI linger ===" in seen:
                     linger_at = time.monotonic()
+                    done_cpu = process_cpu_seconds(proc.pid)
                     device = query_device(qmp_path) or {}
                 if done_at is None and b"=== XAI done ===" in seen:
                     done_at = time.monotonic()
-                    done_cpu = process_cpu_seconds(proc.pid)
+                    if linger_at is None:
+                        done_cpu = process_cpu_seconds(proc.pid)
             if status is not None:
                 break
             # A guest with DMA stuck in flight reports, then cannot power
@@ -374,6 +379,7 @@ def boot(qemu=DEFAULT_QEMU, kernel="6.1", iommu="amd-iommu", timeout=180,
     total = time.monotonic() - start
     if during and helper.ident:
         helper.join(timeout=30)
+    shutil.rmtree(qmp_dir, ignore_errors=True)
 
     with open(os.path.join(work, "qemu.stderr"), "rb") as f:
         stderr = f.read().decode("utf-8", "replace")

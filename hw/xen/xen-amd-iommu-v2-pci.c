@@ -143,10 +143,10 @@ static void xai_pci_vm_state_change(void *opaque, bool running,
  * host's log, then as a guest error, so a guest repeating it a config
  * write at a time cannot flood the log.
  */
-static void xai_pci_link_refused(XenAmdIommuV2State *s, Error *err)
+static void xai_pci_link_refused(bool *said, Error *err)
 {
-    if (!s->link_refusal_said) {
-        s->link_refusal_said = true;
+    if (!*said) {
+        *said = true;
         error_report_err(err);
         return;
     }
@@ -166,7 +166,7 @@ static void xai_pci_sync_msi(XenAmdIommuV2State *s)
     }
     if (!xen_amd_iommu_v2_link_set_msi(&s->link, msi_enabled(pdev) ? &msg
                                        : NULL, &err)) {
-        xai_pci_link_refused(s, err);
+        xai_pci_link_refused(&s->said_msi_refused, err);
     }
 }
 
@@ -607,7 +607,7 @@ static void xai_pci_apply_base(XenAmdIommuV2State *s, bool reset)
     trace_xen_amd_iommu_v2_decode(enable, base);
     if (!xen_amd_iommu_v2_link_set_base(&s->link, enable ? base : 0, reset,
                                         &err)) {
-        xai_pci_link_refused(s, err);
+        xai_pci_link_refused(&s->said_base_refused, err);
     }
 }
 

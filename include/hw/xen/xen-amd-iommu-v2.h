@@ -205,7 +205,9 @@ struct XenAmdIommuV2State {
     DeviceListener device_listener;
     GHashTable *passthrough;
     bool warned_pasid_bits;
-    bool link_refusal_said;     /* on the host's log, once */
+    /* A refused window or MSI went to the host's log (once each) */
+    bool said_base_refused;
+    bool said_msi_refused;
 
     /* Properties */
     uint16_t device_id;
