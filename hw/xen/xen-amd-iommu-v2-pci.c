@@ -915,6 +915,7 @@ static void xai_pci_find_vfio_on_bus(PCIBus *bus, void *opaque)
  */
 static bool xai_pci_check_no_vfio(PCIBus *bus, Error **errp)
 {
+    ERRP_GUARD();       /* for the hint, also with &error_fatal */
     PCIDevice *vfio = NULL;
 
     pci_for_each_bus(bus, xai_pci_find_vfio_on_bus, &vfio);
