@@ -1066,6 +1066,16 @@ static void xai_pci_reset_exit(Object *obj, ResetType type)
     xai_pci_sync_msi(s);
 }
 
+/* Whether the hypervisor's fast path holds the registers (said if so) */
+static bool xai_pci_state_in_hypervisor(XenAmdIommuV2State *s)
+{
+    if (s->migration_blocker) {
+        error_report_err(error_copy(s->migration_blocker));
+        return true;
+    }
+    return false;
+}
+
 /*
  * With the hypervisor's fast path the registers live there: QEMU's engine
  * must stay idle, so a stream that would fill it is refused (the blocker
@@ -1073,13 +1083,7 @@ static void xai_pci_reset_exit(Object *obj, ResetType type)
  */
 static int xai_pci_pre_load(void *opaque)
 {
-    XenAmdIommuV2State *s = opaque;
-
-    if (s->migration_blocker) {
-        error_report_err(error_copy(s->migration_blocker));
-        return -ENOTSUP;
-    }
-    return 0;
+    return xai_pci_state_in_hypervisor(opaque) ? -ENOTSUP : 0;
 }
 
 static int xai_pci_post_load(void *opaque, int version_id)
@@ -1111,13 +1115,7 @@ static int xai_pci_post_load(void *opaque, int version_id)
  */
 static int xai_pci_pre_save(void *opaque)
 {
-    XenAmdIommuV2State *s = opaque;
-
-    if (s->migration_blocker) {
-        error_report_err(error_copy(s->migration_blocker));
-        return -EBUSY;
-    }
-    return 0;
+    return xai_pci_state_in_hypervisor(opaque) ? -EBUSY : 0;
 }
 
 static const VMStateDescription vmstate_xai_pci = {
