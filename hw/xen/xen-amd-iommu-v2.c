@@ -808,13 +808,20 @@ static uint32_t xai_fetch_commands(XenAmdIommuV2Engine *e, uint32_t head,
                                    uint64_t (*burst)[2])
 {
     hwaddr base = e->regs[XAI_R_CMD_BASE] & XAI_BASE_ADDR;
+    hwaddr addr = base + (hwaddr)head * XAI_RING_ENTRY_SIZE;
     uint32_t n = tail > head ? tail - head : entries - head;
     uint32_t i;
 
     n = MIN(n, XAI_CMD_BURST);
-    if (!xai_dma_rw(e, base + (hwaddr)head * XAI_RING_ENTRY_SIZE, burst,
-                    n * XAI_RING_ENTRY_SIZE, false)) {
-        return 0;
+    /*
+     * An entry that is not RAM fails the whole burst: fetch one entry
+     * then, so that the commands before it run and the error names it.
+     */
+    if (!xai_dma_rw_ram(e, addr, burst, n * XAI_RING_ENTRY_SIZE, false)) {
+        n = 1;
+        if (!xai_dma_rw(e, addr, burst, XAI_RING_ENTRY_SIZE, false)) {
+            return 0;
+        }
     }
     for (i = 0; i < n; i++) {
         burst[i][0] = le64_to_cpu(burst[i][0]);

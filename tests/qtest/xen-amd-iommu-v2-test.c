@@ -804,6 +804,46 @@ static void test_ring_across_ram_blocks(void)
     qxai_stop(x);
 }
 
+/*
+ * A ring whose second half lies beyond RAM: the commands before the
+ * first unreadable entry run, and the hardware error names that entry
+ */
+static void test_ring_beyond_ram(void)
+{
+    const uint64_t ram_end = 256 << 20;
+    QXenAmdIommuV2 *x = qxai_start("q35", NULL, "-m 256M");
+    uint64_t sem = guest_alloc(&x->alloc, 64);
+    uint64_t ev[2];
+    int i;
+
+    qxai_setup_rings(x, LOG2_ENTRIES);
+    x->cmd = ram_end - 4096;
+    x->entries = 512;
+    qtest_memset(x->qts, x->cmd, 0, 4096);
+    qxai_writeq(x, QXAI_CMD_BASE, x->cmd | 9ULL << 56);
+    qxai_writeq(x, QXAI_CMD_HEAD, 250 << 4);
+    qxai_writeq(x, QXAI_CMD_TAIL, 250 << 4);
+    qxai_control_set(x, QXAI_CTRL_IOMMU_EN | QXAI_CTRL_CMD_BUF_EN |
+                     QXAI_CTRL_EVT_LOG_EN);
+    for (i = 0; i < 6; i++) {
+        qtest_writeq(x->qts, sem + i * 8, 0);
+        qtest_writeq(x->qts, x->cmd + (250 + i) * 16,
+                     qxai_cmd(QXAI_CMD_COMPLETION_WAIT, (sem + i * 8) | 1));
+        qtest_writeq(x->qts, x->cmd + (250 + i) * 16 + 8, i + 1);
+    }
+    qxai_writeq(x, QXAI_CMD_TAIL, 260 << 4);
+    for (i = 0; i < 6; i++) {
+        g_assert_cmphex(qtest_readq(x->qts, sem + i * 8), ==, i + 1);
+    }
+    g_assert_cmpuint(ring_ptr(x, QXAI_CMD_HEAD), ==, 256);
+    g_assert_false(qxai_readq(x, QXAI_STATUS) & QXAI_ST_CMD_RUN);
+    g_assert_cmpuint(ring_ptr(x, QXAI_EVT_TAIL), ==, 1);
+    qxai_log_entry(x, x->evt, 0, ev);
+    g_assert_cmphex(ev[0] >> 60, ==, QXAI_EVT_COMMAND_HW_ERROR);
+    g_assert_cmphex(ev[1], ==, ram_end);
+    qxai_stop(x);
+}
+
 /* A well-formed command of every kind runs, advances head, logs nothing */
 static void test_every_command(void)
 {
@@ -3871,6 +3911,8 @@ int main(int argc, char **argv)
     qtest_add_func("/xen-amd-iommu-v2/cmd/every-command", test_every_command);
     qtest_add_func("/xen-amd-iommu-v2/cmd/ring-across-ram-blocks",
                    test_ring_across_ram_blocks);
+    qtest_add_func("/xen-amd-iommu-v2/cmd/ring-beyond-ram",
+                   test_ring_beyond_ram);
     qtest_add_func("/xen-amd-iommu-v2/cmd/complete-ppr", test_complete_ppr);
     qtest_add_func("/xen-amd-iommu-v2/cmd/illegal", test_illegal_commands);
     qtest_add_func("/xen-amd-iommu-v2/cmd/one-ring-per-doorbell",
