@@ -85,6 +85,7 @@ enum {
  */
 #define REQ_PRG_INDEX       0x1ff
 #define REQ_PRG_LAST        0x200
+#define REQ_PRG_RESPONSE_FAILURE 0xf
 
 /* PPR flags a page request carries (as the PPR log shows them) */
 #define PPR_FLAG_READ       0x004
@@ -121,6 +122,28 @@ static bool req_pri_enabled(XenAmdIommuV2Requester *r)
 {
     return pci_get_word(PCI_DEVICE(r)->config + REQ_PRI_OFFSET +
                         PCI_PRI_CTRL) & PCI_PRI_CTRL_ENABLE;
+}
+
+static void req_pri_status_set(XenAmdIommuV2Requester *r, uint16_t bits)
+{
+    pci_word_test_and_set_mask(PCI_DEVICE(r)->config + REQ_PRI_OFFSET +
+                               PCI_PRI_STATUS, bits);
+}
+
+/*
+ * PRI Status.Stopped: the interface is disabled and no page request is
+ * outstanding. Linux's pci_enable_pri() refuses a function without it.
+ */
+static void req_pri_update_stopped(XenAmdIommuV2Requester *r)
+{
+    uint8_t *status = PCI_DEVICE(r)->config + REQ_PRI_OFFSET +
+                      PCI_PRI_STATUS;
+
+    if (!req_pri_enabled(r) && r->status != REQ_ST_PRI_PENDING) {
+        pci_word_test_and_set_mask(status, PCI_PRI_STATUS_STOPPED);
+    } else {
+        pci_word_test_and_clear_mask(status, PCI_PRI_STATUS_STOPPED);
+    }
 }
 
 /* A page request for the page of @addr */
@@ -277,7 +300,11 @@ void xen_amd_iommu_v2_requester_response(PCIDevice *pdev,
     /* The response names the group (PRI's response has no L bit) */
     if (r->status != REQ_ST_PRI_PENDING ||
         (c->tag & REQ_PRG_INDEX) != r->tag) {
+        req_pri_status_set(r, PCI_PRI_STATUS_UPRGI);
         return;
+    }
+    if (c->status == REQ_PRG_RESPONSE_FAILURE) {
+        req_pri_status_set(r, PCI_PRI_STATUS_RF);
     }
     r->response = c->status;
     r->status = c->status ? REQ_ST_PRI_FAILURE : REQ_ST_PRI_SUCCESS;
@@ -398,12 +425,43 @@ static void req_init_pasid_pri(PCIDevice *pdev)
 
     pcie_add_capability(pdev, PCI_EXT_CAP_ID_PRI, 1, REQ_PRI_OFFSET,
                         REQ_PRI_SIZE);
-    pci_set_word(pri + PCI_PRI_STATUS, PCI_PRI_STATUS_PASID);
+    pci_set_word(pri + PCI_PRI_STATUS, PCI_PRI_STATUS_PASID |
+                 PCI_PRI_STATUS_STOPPED);
+    pci_set_word(pdev->w1cmask + REQ_PRI_OFFSET + PCI_PRI_STATUS,
+                 PCI_PRI_STATUS_RF | PCI_PRI_STATUS_UPRGI);
+    /* Stopped follows the device's state: a stream carries either value */
+    pci_word_test_and_clear_mask(pdev->cmask + REQ_PRI_OFFSET +
+                                 PCI_PRI_STATUS, PCI_PRI_STATUS_STOPPED);
     pci_set_long(pri + PCI_PRI_MAX_REQ, REQ_PRI_CAPACITY);
     pci_set_word(pdev->wmask + REQ_PRI_OFFSET + PCI_PRI_CTRL,
                  PCI_PRI_CTRL_ENABLE | PCI_PRI_CTRL_RESET);
     pci_set_long(pdev->wmask + REQ_PRI_OFFSET + PCI_PRI_ALLOC_REQ,
                  0xffffffff);
+}
+
+static uint32_t req_config_read(PCIDevice *pdev, uint32_t addr, int len)
+{
+    req_pri_update_stopped(XEN_AMD_IOMMU_V2_REQUESTER(pdev));
+    return pci_default_read_config(pdev, addr, len);
+}
+
+/*
+ * PRI Control.Reset with Enable clear forgets the outstanding page
+ * request (its credit); the bit itself always reads 0.
+ */
+static void req_config_write(PCIDevice *pdev, uint32_t addr, uint32_t val,
+                             int len)
+{
+    XenAmdIommuV2Requester *r = XEN_AMD_IOMMU_V2_REQUESTER(pdev);
+    uint8_t *ctrl = pdev->config + REQ_PRI_OFFSET + PCI_PRI_CTRL;
+
+    pci_default_write_config(pdev, addr, val, len);
+    if (pci_get_word(ctrl) & PCI_PRI_CTRL_RESET) {
+        if (!req_pri_enabled(r) && r->status == REQ_ST_PRI_PENDING) {
+            r->status = REQ_ST_FAULT;
+        }
+        pci_word_test_and_clear_mask(ctrl, PCI_PRI_CTRL_RESET);
+    }
 }
 
 static void req_realize(PCIDevice *pdev, Error **errp)
@@ -430,6 +488,19 @@ static void req_realize(PCIDevice *pdev, Error **errp)
     pci_register_bar(pdev, 0, PCI_BASE_ADDRESS_SPACE_MEMORY, &r->mmio);
 }
 
+/* QEMU's PCI reset leaves extended capabilities alone: their enables */
+static void req_reset_capabilities(PCIDevice *pdev)
+{
+    uint8_t *c = pdev->config;
+
+    pci_set_word(c + REQ_ATS_OFFSET + PCI_ATS_CTRL, 0);
+    pci_set_word(c + REQ_PASID_OFFSET + PCI_PASID_CTRL, 0);
+    pci_set_word(c + REQ_PRI_OFFSET + PCI_PRI_CTRL, 0);
+    pci_set_long(c + REQ_PRI_OFFSET + PCI_PRI_ALLOC_REQ, 0);
+    pci_set_word(c + REQ_PRI_OFFSET + PCI_PRI_STATUS,
+                 PCI_PRI_STATUS_PASID | PCI_PRI_STATUS_STOPPED);
+}
+
 static void req_reset_hold(Object *obj, ResetType type)
 {
     XenAmdIommuV2Requester *r = XEN_AMD_IOMMU_V2_REQUESTER(obj);
@@ -446,6 +517,7 @@ static void req_reset_hold(Object *obj, ResetType type)
     r->response = r->tag = r->repeat = r->stride = 0;
     r->address = 0;
     memset(r->buf, 0, sizeof(r->buf));
+    req_reset_capabilities(PCI_DEVICE(r));
 }
 
 /* A stream holds what a guest can write, no more */
@@ -493,6 +565,8 @@ static void req_class_init(ObjectClass *klass, void *data)
     ResettableClass *rc = RESETTABLE_CLASS(klass);
 
     k->realize = req_realize;
+    k->config_read = req_config_read;
+    k->config_write = req_config_write;
     k->vendor_id = PCI_VENDOR_ID_REDHAT;
     k->device_id = 0x10f0;      /* test device, not for guests' drivers */
     k->class_id = PCI_CLASS_OTHERS;

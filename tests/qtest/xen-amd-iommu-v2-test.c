@@ -2204,6 +2204,11 @@ static void ecam_writew(Pasid *p, int devfn, uint16_t reg, uint16_t val)
     qtest_writew(p->x->qts, Q35_ECAM + (devfn << 12) + reg, val);
 }
 
+static uint16_t ecam_readw(Pasid *p, int devfn, uint16_t reg)
+{
+    return qtest_readw(p->x->qts, Q35_ECAM + (devfn << 12) + reg);
+}
+
 static uint64_t pasid_page(Pasid *p)
 {
     uint64_t a = guest_alloc(&p->x->alloc, 4096);
@@ -3047,6 +3052,88 @@ static void test_hpet_by_dma(void)
     qtest_clock_step(p->x->qts, 1000000);
     qtest_clock_step(p->x->qts, 1000000);
     g_assert_cmpuint(qtest_readq(p->x->qts, hpet + 0xf0), >=, 200000);
+    pasid_stop(p);
+}
+
+/* The requester's capabilities, as a driver reaches them */
+#define RQ_ATS_CTRL         0x106
+#define RQ_PASID_CTRL       0x126
+#define RQ_PRI_CTRL         0x144
+#define RQ_PRI_STATUS       0x146
+#define PRI_CTRL_ENABLE     0x0001
+#define PRI_CTRL_RESET      0x0002
+#define PRI_ST_RF           0x0001
+#define PRI_ST_UPRGI        0x0002
+#define PRI_ST_STOPPED      0x0100
+
+static uint16_t rq_pri_status(Pasid *p)
+{
+    return ecam_readw(p, RQ_DEVFN, RQ_PRI_STATUS);
+}
+
+static void rq_complete_ppr(Pasid *p, uint32_t tag, unsigned status)
+{
+    qxai_submit(p->x, qxai_cmd(QXAI_CMD_COMPLETE_PPR,
+                               (uint64_t)RQ_PASID << 32 | RQ_DEVID),
+                4 | (uint64_t)tag << 32 | (uint64_t)status << 44);
+}
+
+/*
+ * The PRI status a driver reads: Stopped once disabled with nothing
+ * outstanding (Linux's pci_enable_pri() insists on it), Response Failure
+ * and Unexpected PRG Index as responses arrive; Reset forgets the
+ * outstanding request; a reset clears what the driver enabled.
+ */
+static void test_requester_pri_status(void)
+{
+    Pasid *p = pasid_start();
+
+    ecam_writew(p, RQ_DEVFN, RQ_PRI_CTRL, 0);
+    g_assert(rq_pri_status(p) & PRI_ST_STOPPED);
+    ecam_writew(p, RQ_DEVFN, RQ_PRI_CTRL, PRI_CTRL_ENABLE);
+
+    /* disabled with a request outstanding: stopped once it is answered */
+    g_assert_cmpuint(rq_run(p, RQ_VA, 1, true), ==, 2);
+    ecam_writew(p, RQ_DEVFN, RQ_PRI_CTRL, 0);
+    g_assert_false(rq_pri_status(p) & PRI_ST_STOPPED);
+    rq_fail_page_request(p);
+    g_assert_cmphex(rq_pri_status(p) & (PRI_ST_STOPPED | PRI_ST_RF |
+                                        PRI_ST_UPRGI), ==, PRI_ST_STOPPED);
+
+    /* Reset with Enable clear: the request is forgotten; reads 0 */
+    ecam_writew(p, RQ_DEVFN, RQ_PRI_CTRL, PRI_CTRL_ENABLE);
+    g_assert_cmpuint(rq_run(p, RQ_VA, 1, true), ==, 2);
+    ecam_writew(p, RQ_DEVFN, RQ_PRI_CTRL, 0);
+    ecam_writew(p, RQ_DEVFN, RQ_PRI_CTRL, PRI_CTRL_RESET);
+    g_assert_cmphex(ecam_readw(p, RQ_DEVFN, RQ_PRI_CTRL), ==, 0);
+    g_assert(rq_pri_status(p) & PRI_ST_STOPPED);
+    g_assert_cmpuint(qpci_io_readl(p->rq, p->rq_bar, 0x18), ==, 1);
+
+    /* so its late response is unexpected; the bit clears by writing 1 */
+    rq_complete_ppr(p, qpci_io_readl(p->rq, p->rq_bar, 0x20), 0);
+    g_assert(rq_pri_status(p) & PRI_ST_UPRGI);
+    ecam_writew(p, RQ_DEVFN, RQ_PRI_STATUS, PRI_ST_UPRGI);
+    g_assert_false(rq_pri_status(p) & PRI_ST_UPRGI);
+
+    /* a Response Failure */
+    ecam_writew(p, RQ_DEVFN, RQ_PRI_CTRL, PRI_CTRL_ENABLE);
+    g_assert_cmpuint(rq_run(p, RQ_VA, 1, true), ==, 2);
+    rq_complete_ppr(p, qpci_io_readl(p->rq, p->rq_bar, 0x20), 0xf);
+    g_assert_cmpuint(qpci_io_readl(p->rq, p->rq_bar, 0x18), ==, 4);
+    g_assert_cmphex(rq_pri_status(p) & (PRI_ST_RF | PRI_ST_UPRGI), ==,
+                    PRI_ST_RF);
+    ecam_writew(p, RQ_DEVFN, RQ_PRI_STATUS, PRI_ST_RF);
+    g_assert_false(rq_pri_status(p) & PRI_ST_RF);
+
+    /* a machine reset leaves nothing enabled */
+    ecam_writew(p, RQ_DEVFN, RQ_ATS_CTRL, 0x8000);
+    g_assert_cmphex(ecam_readw(p, RQ_DEVFN, RQ_ATS_CTRL), ==, 0x8000);
+    qtest_system_reset(p->x->qts);
+    ecam_enable(p);
+    g_assert_cmphex(ecam_readw(p, RQ_DEVFN, RQ_ATS_CTRL), ==, 0);
+    g_assert_cmphex(ecam_readw(p, RQ_DEVFN, RQ_PASID_CTRL), ==, 0);
+    g_assert_cmphex(ecam_readw(p, RQ_DEVFN, RQ_PRI_CTRL), ==, 0);
+    g_assert(rq_pri_status(p) & PRI_ST_STOPPED);
     pasid_stop(p);
 }
 
@@ -3972,6 +4059,8 @@ int main(int argc, char **argv)
                    test_requester_buffer_bounds);
     qtest_add_func("/xen-amd-iommu-v2/pasid/requester-repeat-bound",
                    test_requester_repeat_bound);
+    qtest_add_func("/xen-amd-iommu-v2/pasid/requester-pri-status",
+                   test_requester_pri_status);
     qtest_add_func("/xen-amd-iommu-v2/pasid/requester-repeat-max",
                    test_requester_repeat_max);
     qtest_add_func("/xen-amd-iommu-v2/pasid/iotlb-full", test_iotlb_full);
