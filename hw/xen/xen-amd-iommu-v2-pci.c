@@ -404,6 +404,11 @@ static XenAmdIommuV2Space *xai_pci_space_of(XenAmdIommuV2State *s,
     return NULL;
 }
 
+bool xen_amd_iommu_v2_translates(XenAmdIommuV2State *s, PCIDevice *dev)
+{
+    return s->translating && xai_pci_space_of(s, dev);
+}
+
 /*
  * A passed-through device behind the IOMMU: the fast path must know its
  * machine BDF. Its guest device ID is the one its DMA carries here (a

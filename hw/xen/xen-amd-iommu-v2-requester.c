@@ -477,6 +477,16 @@ static void req_realize(PCIDevice *pdev, Error **errp)
         error_setg(errp, "repeat-max must be 1 to %u", REQ_REPEAT_MAX);
         return;
     }
+    /*
+     * Its PASID requests and page requests go to that IOMMU, which must
+     * be the one its requester ID means something to
+     */
+    if (r->iommu && !xen_amd_iommu_v2_translates(r->iommu, pdev)) {
+        error_setg(errp, "iommu=%s does not translate this device: it is "
+                   "another IOMMU's, or on a bus that bypasses it",
+                   object_get_canonical_path_component(OBJECT(r->iommu)));
+        return;
+    }
     if (pcie_endpoint_cap_init(pdev, 0x80) < 0) {
         error_setg(errp, "cannot add the PCI Express capability");
         return;

@@ -817,7 +817,8 @@ static uint32_t xai_fetch_commands(XenAmdIommuV2Engine *e, uint32_t head,
      * An entry that is not RAM fails the whole burst: fetch one entry
      * then, so that the commands before it run and the error names it.
      */
-    if (!xai_dma_rw_ram(e, addr, burst, n * XAI_RING_ENTRY_SIZE, false)) {
+    if (!xai_dma_rw_ram(e, addr, (uint8_t *)burst, n * XAI_RING_ENTRY_SIZE,
+                        false)) {
         n = 1;
         if (!xai_dma_rw(e, addr, burst, XAI_RING_ENTRY_SIZE, false)) {
             return 0;

@@ -473,6 +473,10 @@ static void test_bad_properties(void)
           "repeat-max must be 1 to 65536" },
         { "id=i0 -device xen-amd-iommu-v2-requester,iommu=i0,"
           "repeat-max=65537", "repeat-max must be 1 to 65536" },
+        /* a requester's PASID DMA goes to the IOMMU that translates it */
+        { "id=i0 -device xen-amd-iommu-v2,id=i1,addr=05.0 "
+          "-device xen-amd-iommu-v2-requester,iommu=i1",
+          "iommu=i1 does not translate this device" },
     };
     int i;
 

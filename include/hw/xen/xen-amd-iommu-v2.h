@@ -240,6 +240,8 @@ void xen_amd_iommu_v2_irq_resync(XenAmdIommuV2Engine *e);
 void xen_amd_iommu_v2_deliver_irq(XenAmdIommuV2State *s);
 uint64_t xen_amd_iommu_v2_base(XenAmdIommuV2State *s, bool *decode);
 void xen_amd_iommu_v2_bound(XenAmdIommuV2State *s);
+/* Whether @s translates @dev's DMA (the IOMMU of its bus, not bypassed) */
+bool xen_amd_iommu_v2_translates(XenAmdIommuV2State *s, PCIDevice *dev);
 bool xen_amd_iommu_v2_ppr_encode(const XenAmdIommuV2Engine *e,
                                  const XenAmdIommuV2PprRequest *req,
                                  uint64_t entry[2], Error **errp);
