@@ -21,7 +21,7 @@
 #   scripts/xen-build.sh --no-tools       the hypervisor only
 #   scripts/xen-build.sh --fresh          unpack and build from scratch
 #
-# Then: scripts/xen-e2e.py --patched --xen _out/xen-patched/boot/xen
+# scripts/xen-companion.sh runs this, then the patched end to end.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
