@@ -199,6 +199,7 @@ static void req_pasid_dma(XenAmdIommuV2Requester *r, bool is_write)
             .pasid = r->pasid,
             .is_write = is_write,
             .is_user = r->flags & REQ_F_USER,
+            .translation = true,
             .addr = r->address + done,
         };
         XenAmdIommuV2Translation t;

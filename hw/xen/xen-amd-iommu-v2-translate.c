@@ -401,6 +401,9 @@ static XaiFault xai_nested(XenAmdIommuV2Engine *e, XaiWalk *w, hwaddr gpa,
     memset(h, 0, sizeof(*h));
     f = xai_host_walk(e, w, gpa, is_write, h);
     *spa = h->addr | (gpa & 0xfff);
+    if (f == XAI_PT_HW_ERROR) {
+        w->host_stage = true;   /* a host table entry: the domain's */
+    }
     return f == XAI_PAGE_FAULT ? xai_host_stage_fault(w, gpa, 0) : f;
 }
 
@@ -593,33 +596,41 @@ static uint64_t xai_fault_q0(const XaiWalk *w,
     uint16_t gn = req->pasid_valid ? XAI_EVT_F_GN : 0;
     uint16_t rw = req->is_write ? XAI_EVT_F_RW : 0;
     uint16_t us = req->pasid_valid && req->is_user ? XAI_EVT_F_US : 0;
+    uint16_t tr = req->translation ? XAI_EVT_F_TR : 0;
 
     switch (f) {
     case XAI_PAGE_FAULT:
         if (w->host_stage) {
             q0 |= (uint64_t)w->domid << 32;
-            flags |= rw;
+            flags |= rw | tr;
             break;
         }
         q0 |= req->pasid_valid ? xai_event_pasid(req->pasid)
                                : (uint64_t)w->domid << 32;
-        flags |= gn | rw | us;
+        flags |= gn | rw | us | tr;
         break;
     case XAI_BAD_DTE:
         q0 |= req->pasid_valid ? xai_event_pasid(req->pasid) : 0;
-        flags = (flags & ~(XAI_EVT_F_PR | XAI_EVT_F_PE)) | gn | rw;
+        flags = (flags & ~(XAI_EVT_F_PR | XAI_EVT_F_PE)) | gn | rw | tr;
         break;
     case XAI_DTE_HW_ERROR:
-        flags = rw | XAI_EVT_HW_MASTER_ABORT;
+        flags = rw | tr | XAI_EVT_HW_MASTER_ABORT;
         break;
     case XAI_PT_HW_ERROR:
+        if (w->host_stage) {
+            /* a host table under a guest walk: the domain's, as above */
+            q0 |= (uint64_t)w->domid << 32;
+            flags = rw | tr | XAI_EVT_HW_MASTER_ABORT;
+            break;
+        }
         q0 |= req->pasid_valid ? xai_event_pasid(req->pasid)
                                : (uint64_t)w->domid << 32;
-        flags = gn | rw | XAI_EVT_HW_MASTER_ABORT;
+        flags = gn | rw | tr | XAI_EVT_HW_MASTER_ABORT;
         break;
     case XAI_INVALID_REQUEST:
+        /* Type 000b: a request the device table entry does not allow */
         q0 |= xai_event_pasid(req->pasid);
-        flags = gn | (req->is_user ? XAI_EVT_F_IDR_US : 0);
+        flags = gn | tr | (req->is_user ? XAI_EVT_F_IDR_US : 0);
         break;
     default:
         g_assert_not_reached();
@@ -682,6 +693,8 @@ static void xai_report_fault(XenAmdIommuV2Engine *e, XaiWalk *w,
     /* A table entry's address: 32-byte DTEs, 8-byte PTEs */
     if (f == XAI_DTE_HW_ERROR || f == XAI_PT_HW_ERROR) {
         addr = w->error_addr & ~7ULL;
+    } else if (f == XAI_BAD_DTE) {
+        addr &= ~3ULL;      /* bits 1:0 are reserved there */
     } else if (w->host_stage) {
         addr = w->fault_gpa;
     }
@@ -782,7 +795,15 @@ bool xen_amd_iommu_v2_translate(XenAmdIommuV2Engine *e,
         return true;
     }
     f = xai_read_dte(e, &w);
-    if (f == XAI_OK) {
+    if (f == XAI_OK && !(w.dte[0] & XAI_DTE_V) &&
+        (req->pasid_valid || req->translation)) {
+        /*
+         * No entry: untagged DMA passes, but a translation request (or a
+         * PASID, which only the entry's GCR3 table could give meaning)
+         * is refused, not answered with its address as a physical one
+         */
+        f = XAI_INVALID_REQUEST;
+    } else if (f == XAI_OK) {
         if (!(w.dte[0] & XAI_DTE_V) || xai_excluded(e, req, w.dte)) {
             xai_passthrough(req, t);
             return true;

@@ -1881,6 +1881,9 @@ static void test_remap_large_and_skip(void)
     remap_stop(r);
 }
 
+/* No RAM, no device: what a table pointer may name in a hostile guest */
+#define UNASSIGNED_PAGE 0xfffff000000ULL
+
 /* Hostile translation structures: tables over MMIO, bad modes, sizes */
 static void test_remap_hostile_tables(void)
 {
@@ -1893,8 +1896,9 @@ static void test_remap_hostile_tables(void)
     set_dte(r, page(r) | DTE_MODE(7) | DTE_V | DTE_TV | DTE_IR | DTE_IW,
             DOMID);
     qtest_writeq(r->x->qts, dst, 0x77);
-    edu_dma(r, EDU_BUF, dst, true);
+    edu_dma(r, EDU_BUF, dst + 3, true);
     g_assert_cmphex(qtest_readq(r->x->qts, dst), ==, 0x77);
+    /* the address's bits 1:0 are reserved in this event */
     expect_event(r, 0, 1, dst, 0, 0);
 
     /*
@@ -2397,7 +2401,11 @@ static void test_remap_reset_order(void)
  * Faults of PASID requests name the PASID as Linux decodes it (2.5):
  * PASID[19:16] in bits 19:16 and PASID[15:0] in bits 47:32, for
  * IO_PAGE_FAULT, ILLEGAL_DEV_TABLE_ENTRY and INVALID_DEVICE_REQUEST.
+ * The requester's PASID requests are ATS translation requests: every
+ * event they cause has TR (flags bit 8).
  */
+#define EVT_TR          0x100
+
 static void expect_pasid_event(Pasid *p, uint32_t index, unsigned code,
                                uint32_t pasid, uint64_t addr, uint16_t flags)
 {
@@ -2409,7 +2417,7 @@ static void expect_pasid_event(Pasid *p, uint32_t index, unsigned code,
     g_assert_cmphex(ev[0] & 0xffff, ==, RQ_DEVID);
     g_assert_cmphex((ev[0] >> 16) & 0xf, ==, pasid >> 16);
     g_assert_cmphex((ev[0] >> 32) & 0xffff, ==, pasid & 0xffff);
-    g_assert_cmphex((ev[0] >> 48) & 0xfff, ==, flags);
+    g_assert_cmphex((ev[0] >> 48) & 0xfff, ==, flags | EVT_TR);
     g_assert_cmphex(ev[1], ==, addr);
 }
 
@@ -2428,7 +2436,7 @@ static void expect_host_stage_event(Pasid *p, uint32_t index, uint64_t gpa,
     g_assert_cmphex(ev[0] & 0xffff, ==, RQ_DEVID);
     g_assert_cmphex((ev[0] >> 16) & 0xf, ==, 0);
     g_assert_cmphex((ev[0] >> 32) & 0xffff, ==, DOMID);
-    g_assert_cmphex((ev[0] >> 48) & 0xfff, ==, flags);
+    g_assert_cmphex((ev[0] >> 48) & 0xfff, ==, flags | EVT_TR);
     g_assert_cmphex(ev[1], ==, gpa);
 }
 
@@ -2474,6 +2482,15 @@ static void test_pasid_fault_events(void)
     qxai_submit(p->x, qxai_cmd(QXAI_CMD_INV_DEVTAB_ENTRY, RQ_DEVID), 0);
     g_assert_cmpuint(rq_run_pasid(p, pasid, RQ_VA + 0x4000, 1, false), ==, 1);
     expect_pasid_event(p, 6, 8, pasid, RQ_VA + 0x4000, 0x001);
+
+    /*
+     * No entry (V=0): untagged DMA passes untranslated, but a translation
+     * request is refused, not answered with its address as physical
+     */
+    qtest_writeq(p->x->qts, p->devtab + RQ_DEVID * 32, 0);
+    qxai_submit(p->x, qxai_cmd(QXAI_CMD_INV_DEVTAB_ENTRY, RQ_DEVID), 0);
+    g_assert_cmpuint(rq_run_pasid(p, pasid, RQ_VA + 0x5000, 2, false), ==, 1);
+    expect_pasid_event(p, 7, 8, pasid, RQ_VA + 0x5000, 0x001);
     pasid_stop(p);
 }
 
@@ -2488,6 +2505,7 @@ static void test_pasid_host_stage_faults(void)
     uint64_t gpa = pasid_page(p);
     uint64_t dte0 = qtest_readq(p->x->qts, p->devtab + RQ_DEVID * 32);
     uint64_t root = 0, t, late_entry;
+    uint64_t ev[2];
     int level;
 
     guest_map(p, RQ_VA, gpa, GPTE_P | GPTE_RW | GPTE_US);
@@ -2511,6 +2529,23 @@ static void test_pasid_host_stage_faults(void)
     g_assert_cmpuint(rq_run(p, RQ_VA_LATE, 2, true), ==, 1);
     expect_host_stage_event(p, 1, late_entry, 0x020);       /* RW */
     g_assert_cmpuint(ring_ptr(p->x, QXAI_PPR_TAIL), ==, 0);
+
+    /*
+     * Host tables the walk cannot read: a hardware error (master abort,
+     * flags bit 9) at the host entry, which is the domain's: GN clear
+     */
+    qtest_writeq(p->x->qts, p->devtab + RQ_DEVID * 32,
+                 dte0 | DTE_MODE(4) | UNASSIGNED_PAGE);
+    qxai_submit(p->x, qxai_cmd(QXAI_CMD_INV_DEVTAB_ENTRY, RQ_DEVID), 0);
+    g_assert_cmpuint(rq_run(p, RQ_VA, 1, true), ==, 1);
+    g_assert_cmpuint(ring_ptr(p->x, QXAI_EVT_TAIL), ==, 3);
+    qxai_log_entry(p->x, p->x->evt, 2, ev);
+    g_assert_cmphex(ev[0] >> 60, ==, 4);
+    g_assert_cmphex(ev[0] & 0xffff, ==, RQ_DEVID);
+    g_assert_cmphex((ev[0] >> 16) & 0xf, ==, 0);
+    g_assert_cmphex((ev[0] >> 32) & 0xffff, ==, DOMID);
+    g_assert_cmphex((ev[0] >> 48) & 0xfff, ==, 0x200 | EVT_TR);
+    g_assert_cmphex(ev[1], ==, UNASSIGNED_PAGE);
     pasid_stop(p);
 }
 

@@ -104,6 +104,7 @@ typedef struct XenAmdIommuV2Request {
     uint32_t pasid;
     bool is_write;
     bool is_user;           /* PASID requests: user privilege */
+    bool translation;       /* an ATS translation request (events' TR) */
     hwaddr addr;
 } XenAmdIommuV2Request;
 
