@@ -124,6 +124,12 @@ static bool req_pri_enabled(XenAmdIommuV2Requester *r)
                         PCI_PRI_CTRL) & PCI_PRI_CTRL_ENABLE;
 }
 
+static uint16_t req_pri_status(XenAmdIommuV2Requester *r)
+{
+    return pci_get_word(PCI_DEVICE(r)->config + REQ_PRI_OFFSET +
+                        PCI_PRI_STATUS);
+}
+
 static void req_pri_status_set(XenAmdIommuV2Requester *r, uint16_t bits)
 {
     pci_word_test_and_set_mask(PCI_DEVICE(r)->config + REQ_PRI_OFFSET +
@@ -162,7 +168,9 @@ static void req_page_request(XenAmdIommuV2Requester *r, uint64_t addr,
     Error *err = NULL;
 
     r->tag = ppr.tag & REQ_PRG_INDEX;
-    if (!r->iommu || !req_pri_enabled(r)) {
+    /* A Response Failure disables the interface until it is re-enabled */
+    if (!r->iommu || !req_pri_enabled(r) ||
+        (req_pri_status(r) & PCI_PRI_STATUS_RF)) {
         r->status = REQ_ST_FAULT;
         return;
     }
@@ -298,6 +306,9 @@ void xen_amd_iommu_v2_requester_response(PCIDevice *pdev,
     trace_xen_amd_iommu_v2_req_response(c->tag, c->status,
                                         r->status == REQ_ST_PRI_PENDING &&
                                         (c->tag & REQ_PRG_INDEX) == r->tag);
+    if (req_pri_status(r) & PCI_PRI_STATUS_RF) {
+        return;     /* after a Response Failure, responses are ignored */
+    }
     /* The response names the group (PRI's response has no L bit) */
     if (r->status != REQ_ST_PRI_PENDING ||
         (c->tag & REQ_PRG_INDEX) != r->tag) {
@@ -448,15 +459,22 @@ static uint32_t req_config_read(PCIDevice *pdev, uint32_t addr, int len)
 
 /*
  * PRI Control.Reset with Enable clear forgets the outstanding page
- * request (its credit); the bit itself always reads 0.
+ * request (its credit); the bit itself always reads 0. Enabling the
+ * interface clears what its status reported.
  */
 static void req_config_write(PCIDevice *pdev, uint32_t addr, uint32_t val,
                              int len)
 {
     XenAmdIommuV2Requester *r = XEN_AMD_IOMMU_V2_REQUESTER(pdev);
     uint8_t *ctrl = pdev->config + REQ_PRI_OFFSET + PCI_PRI_CTRL;
+    bool was_enabled = req_pri_enabled(r);
 
     pci_default_write_config(pdev, addr, val, len);
+    if (!was_enabled && req_pri_enabled(r)) {
+        pci_word_test_and_clear_mask(pdev->config + REQ_PRI_OFFSET +
+                                     PCI_PRI_STATUS,
+                                     PCI_PRI_STATUS_RF | PCI_PRI_STATUS_UPRGI);
+    }
     if (pci_get_word(ctrl) & PCI_PRI_CTRL_RESET) {
         if (!req_pri_enabled(r) && r->status == REQ_ST_PRI_PENDING) {
             r->status = REQ_ST_FAULT;
@@ -538,6 +556,9 @@ static int req_post_load(void *opaque, int version_id)
 
     r->pasid &= MAKE_64BIT_MASK(0, REQ_PASID_WIDTH);
     r->tag &= REQ_PRG_INDEX;
+    /* an older QEMU kept PRI Reset as written */
+    pci_word_test_and_clear_mask(PCI_DEVICE(r)->config + REQ_PRI_OFFSET +
+                                 PCI_PRI_CTRL, PCI_PRI_CTRL_RESET);
     return 0;
 }
 

@@ -2491,6 +2491,8 @@ static void test_pasid_fault_events(void)
     qxai_submit(p->x, qxai_cmd(QXAI_CMD_INV_DEVTAB_ENTRY, RQ_DEVID), 0);
     g_assert_cmpuint(rq_run_pasid(p, pasid, RQ_VA + 0x5000, 2, false), ==, 1);
     expect_pasid_event(p, 7, 8, pasid, RQ_VA + 0x5000, 0x001);
+    g_assert_cmpuint(rq_run_untagged(p, pasid_page(p), 2), ==, 0);
+    g_assert_cmpuint(ring_ptr(p->x, QXAI_EVT_TAIL), ==, 8);
     pasid_stop(p);
 }
 
@@ -3154,17 +3156,34 @@ static void test_requester_pri_status(void)
     ecam_writew(p, RQ_DEVFN, RQ_PRI_STATUS, PRI_ST_UPRGI);
     g_assert_false(rq_pri_status(p) & PRI_ST_UPRGI);
 
-    /* a Response Failure */
+    /*
+     * A Response Failure: no more page requests, responses ignored,
+     * until the interface is enabled again, which clears the status
+     */
     ecam_writew(p, RQ_DEVFN, RQ_PRI_CTRL, PRI_CTRL_ENABLE);
     g_assert_cmpuint(rq_run(p, RQ_VA, 1, true), ==, 2);
     rq_complete_ppr(p, qpci_io_readl(p->rq, p->rq_bar, 0x20), 0xf);
     g_assert_cmpuint(qpci_io_readl(p->rq, p->rq_bar, 0x18), ==, 4);
     g_assert_cmphex(rq_pri_status(p) & (PRI_ST_RF | PRI_ST_UPRGI), ==,
                     PRI_ST_RF);
+    g_assert_cmpuint(rq_run(p, RQ_VA, 1, true), ==, 1);
+    rq_complete_ppr(p, qpci_io_readl(p->rq, p->rq_bar, 0x20), 0);
+    g_assert_false(rq_pri_status(p) & PRI_ST_UPRGI);
+    ecam_writew(p, RQ_DEVFN, RQ_PRI_CTRL, 0);
+    ecam_writew(p, RQ_DEVFN, RQ_PRI_CTRL, PRI_CTRL_ENABLE);
+    g_assert_false(rq_pri_status(p) & PRI_ST_RF);
+    g_assert_cmpuint(rq_run(p, RQ_VA, 1, true), ==, 2);
+    rq_fail_page_request(p);
+    /* RF is also write-1-to-clear */
+    g_assert_cmpuint(rq_run(p, RQ_VA, 1, true), ==, 2);
+    rq_complete_ppr(p, qpci_io_readl(p->rq, p->rq_bar, 0x20), 0xf);
     ecam_writew(p, RQ_DEVFN, RQ_PRI_STATUS, PRI_ST_RF);
     g_assert_false(rq_pri_status(p) & PRI_ST_RF);
 
-    /* a machine reset leaves nothing enabled */
+    /* a machine reset leaves nothing enabled, no status reported */
+    g_assert_cmpuint(rq_run(p, RQ_VA, 1, true), ==, 2);
+    rq_complete_ppr(p, qpci_io_readl(p->rq, p->rq_bar, 0x20), 0xf);
+    g_assert(rq_pri_status(p) & PRI_ST_RF);
     ecam_writew(p, RQ_DEVFN, RQ_ATS_CTRL, 0x8000);
     g_assert_cmphex(ecam_readw(p, RQ_DEVFN, RQ_ATS_CTRL), ==, 0x8000);
     qtest_system_reset(p->x->qts);
@@ -3172,7 +3191,8 @@ static void test_requester_pri_status(void)
     g_assert_cmphex(ecam_readw(p, RQ_DEVFN, RQ_ATS_CTRL), ==, 0);
     g_assert_cmphex(ecam_readw(p, RQ_DEVFN, RQ_PASID_CTRL), ==, 0);
     g_assert_cmphex(ecam_readw(p, RQ_DEVFN, RQ_PRI_CTRL), ==, 0);
-    g_assert(rq_pri_status(p) & PRI_ST_STOPPED);
+    g_assert_cmphex(rq_pri_status(p) & (PRI_ST_STOPPED | PRI_ST_RF |
+                                        PRI_ST_UPRGI), ==, PRI_ST_STOPPED);
     pasid_stop(p);
 }
 
