@@ -529,6 +529,11 @@ again:
         }
         leaf = level == 0 || ((level == 1 || level == 2) &&
                               (entry & XAI_GPTE_PS));
+        if (leaf && level && extract64(entry, 13, shift - 13)) {
+            /* a large page's address bits below its size (PAT is 12) */
+            w->flags |= XAI_EVT_F_PR | XAI_EVT_F_RZ;
+            return XAI_PAGE_FAULT;
+        }
         bits = XAI_GPTE_A;
         if (leaf && req->is_write && write && (entry & XAI_GPTE_RW) &&
             (!req->is_user || (user && (entry & XAI_GPTE_US)))) {

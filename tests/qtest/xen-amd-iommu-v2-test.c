@@ -1421,6 +1421,60 @@ static void test_hostile_dma_targets(void)
     qxai_stop(x);
 }
 
+/*
+ * Rings at the top of the 52-bit address space, of the largest length,
+ * so that they run past it: an entry there is accessed at its own
+ * address (a hardware error, nothing is RAM there), never wrapped to low
+ * memory
+ */
+static void test_hostile_base_overflow(void)
+{
+    QXenAmdIommuV2 *x = start_running();
+    const uint64_t top = 0x000ffffffffff000ULL;
+    const uint64_t last = top + 32767 * 16;     /* beyond 2^52 */
+    const uint64_t wrapped = last & ((1ULL << 52) - 1);
+    uint64_t ev[2];
+
+    g_assert_cmphex(last >> 52, ==, 1);
+    qtest_memset(x->qts, wrapped, 0xa5, 16);
+
+    /* the command buffer's last entry is fetched beyond 2^52 */
+    qxai_control_clear(x, QXAI_CTRL_CMD_BUF_EN);
+    qxai_writeq(x, QXAI_CMD_BASE, top | 15ULL << 56);
+    g_assert_cmphex(qxai_readq(x, QXAI_CMD_BASE), ==, top | 15ULL << 56);
+    qxai_writeq(x, QXAI_CMD_HEAD, 32767 << 4);
+    qxai_writeq(x, QXAI_CMD_TAIL, 32767 << 4);
+    qxai_control_set(x, QXAI_CTRL_CMD_BUF_EN);
+    g_assert(qxai_readq(x, QXAI_STATUS) & QXAI_ST_CMD_RUN);
+    qxai_writeq(x, QXAI_CMD_TAIL, 0);
+    g_assert_false(qxai_readq(x, QXAI_STATUS) & QXAI_ST_CMD_RUN);
+    g_assert_cmpuint(ring_ptr(x, QXAI_CMD_HEAD), ==, 32767);
+    g_assert_cmpuint(ring_ptr(x, QXAI_EVT_TAIL), ==, 1);
+    qxai_log_entry(x, x->evt, 0, ev);
+    g_assert_cmphex(ev[0] >> 60, ==, QXAI_EVT_COMMAND_HW_ERROR);
+    g_assert_cmphex(ev[1], ==, last);
+    g_assert_cmpuint(info_uint(x, "illegal-commands"), ==, 0);
+
+    /* the event log's last entry: not written anywhere, dropped */
+    qxai_control_clear(x, QXAI_CTRL_EVT_LOG_EN | QXAI_CTRL_CMD_BUF_EN);
+    qxai_writeq(x, QXAI_EVT_BASE, top | 15ULL << 56);
+    qxai_writeq(x, QXAI_EVT_HEAD, 32767 << 4);
+    qxai_writeq(x, QXAI_EVT_TAIL, 32767 << 4);
+    qxai_writeq(x, QXAI_CMD_BASE, x->cmd | 8ULL << 56);
+    qxai_writeq(x, QXAI_CMD_HEAD, 0);
+    qxai_writeq(x, QXAI_CMD_TAIL, 0);
+    qxai_control_set(x, QXAI_CTRL_EVT_LOG_EN | QXAI_CTRL_CMD_BUF_EN);
+    g_assert(qxai_readq(x, QXAI_STATUS) & QXAI_ST_EVT_RUN);
+    qxai_submit(x, 0, 0);                       /* an illegal command */
+    g_assert_false(qxai_readq(x, QXAI_STATUS) & QXAI_ST_EVT_RUN);
+    g_assert_cmpuint(info_uint(x, "log-drops"), ==, 1);
+    g_assert_cmpuint(ring_ptr(x, QXAI_EVT_TAIL), ==, 32767);
+    g_assert_cmphex(qtest_readq(x->qts, wrapped), ==, 0xa5a5a5a5a5a5a5a5ULL);
+    g_assert_cmphex(qtest_readq(x->qts, wrapped + 8), ==,
+                    0xa5a5a5a5a5a5a5a5ULL);
+    qxai_stop(x);
+}
+
 /* Every register, every size, all ones then zero: no crash, still works */
 static void test_hostile_all_registers(void)
 {
@@ -1465,6 +1519,20 @@ static void test_hostile_all_registers(void)
     sem = guest_alloc(&x->alloc, 64);
     qxai_submit(x, qxai_cmd(QXAI_CMD_COMPLETION_WAIT, sem | 1), 99);
     g_assert_cmphex(qtest_readq(x->qts, sem), ==, 99);
+
+    /*
+     * An unaligned access: a CPU's is refused by QEMU's memory core (the
+     * window declares none); a DMA's is split into aligned pieces, each a
+     * register access as above. Four bytes at CMD_TAIL - 2: the high
+     * bytes of CMD_HEAD (read-only to the guest while it runs) and the
+     * doorbell.
+     */
+    qtest_writeq(x->qts, sem, 0);
+    qxai_queue(x, qxai_cmd(QXAI_CMD_COMPLETION_WAIT, sem | 1), 7);
+    qtest_writel(x->qts, x->bar.addr + QXAI_CMD_TAIL - 2, 0x0020ffff);
+    g_assert_cmphex(qtest_readq(x->qts, sem), ==, 7);
+    g_assert_cmpuint(ring_ptr(x, QXAI_CMD_HEAD), ==, 2);
+    g_assert_cmphex(qxai_readq(x, QXAI_CMD_HEAD), ==, 0x20);
     qxai_stop(x);
 }
 
@@ -2602,6 +2670,41 @@ static void test_pasid_reserved_ps(void)
     rq_inv_pages(p, true, RQ_PASID, RQ_VA);
     g_assert_cmpuint(rq_run(p, RQ_VA, 1, true), ==, 1);
     expect_pasid_event(p, 0, 2, RQ_PASID, RQ_VA, 0x095);   /* GN US PR RZ */
+    g_assert_cmpuint(ring_ptr(p->x, QXAI_PPR_TAIL), ==, 0);
+    qtest_writeq(p->x->qts, pml4e,
+                 qtest_readq(p->x->qts, pml4e) & ~GPTE_PS);
+
+    /*
+     * A 2 MiB page whose address has bits 20:13 set (reserved, as for
+     * the CPU): the same fault; with only PAT (bit 12) it maps
+     */
+    guest_map_2m(p, RQ_VA_LATE, 0x200000, GPTE_P | GPTE_RW | GPTE_US |
+                 1ULL << 13);
+    g_assert_cmpuint(rq_run(p, RQ_VA_LATE, 1, true), ==, 1);
+    expect_pasid_event(p, 1, 2, RQ_PASID, RQ_VA_LATE, 0x095);
+    g_assert_cmpuint(ring_ptr(p->x, QXAI_PPR_TAIL), ==, 0);
+    guest_map_2m(p, RQ_VA_LATE, 0x200000, GPTE_P | GPTE_RW | GPTE_US |
+                 1ULL << 12);
+    rq_inv_pages(p, true, RQ_PASID, RQ_VA_LATE);
+    g_assert_cmpuint(rq_run(p, RQ_VA_LATE, 1, true), ==, 0);
+    pasid_stop(p);
+}
+
+/*
+ * A guest CR3 (its GCR3 table entry) naming no memory: the walk's read
+ * is a hardware error at the guest table's entry, with the PASID (GN);
+ * no page request mends it
+ */
+static void test_pasid_guest_table_hw_error(void)
+{
+    Pasid *p = pasid_start();
+
+    qtest_writeq(p->x->qts, p->gcr3_table + RQ_PASID * 8,
+                 UNASSIGNED_PAGE | 1);
+    g_assert_cmpuint(rq_run(p, RQ_VA, 1, true), ==, 1);
+    expect_pasid_event(p, 0, 4, RQ_PASID,
+                       UNASSIGNED_PAGE + ((RQ_VA >> 39) & 0x1ff) * 8,
+                       0x201);                  /* master abort, GN */
     g_assert_cmpuint(ring_ptr(p->x, QXAI_PPR_TAIL), ==, 0);
     pasid_stop(p);
 }
@@ -4076,6 +4179,8 @@ int main(int argc, char **argv)
                    test_hostile_pointers);
     qtest_add_func("/xen-amd-iommu-v2/hostile/dma-targets",
                    test_hostile_dma_targets);
+    qtest_add_func("/xen-amd-iommu-v2/hostile/base-overflow",
+                   test_hostile_base_overflow);
     qtest_add_func("/xen-amd-iommu-v2/hostile/all-registers",
                    test_hostile_all_registers);
     qtest_add_func("/xen-amd-iommu-v2/remap/passthrough",
@@ -4106,6 +4211,8 @@ int main(int argc, char **argv)
     qtest_add_func("/xen-amd-iommu-v2/pasid/reserved-ps",
                    test_pasid_reserved_ps);
     qtest_add_func("/xen-amd-iommu-v2/pasid/eph", test_pasid_eph);
+    qtest_add_func("/xen-amd-iommu-v2/pasid/guest-table-hw-error",
+                   test_pasid_guest_table_hw_error);
     qtest_add_func("/xen-amd-iommu-v2/pasid/giov-invalidation",
                    test_pasid_giov_invalidation);
     qtest_add_func("/xen-amd-iommu-v2/pasid/host-invalidation",
