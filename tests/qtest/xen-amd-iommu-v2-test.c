@@ -1475,6 +1475,51 @@ static void test_hostile_base_overflow(void)
     qxai_stop(x);
 }
 
+/*
+ * The IOMMU's MSI aimed at its own doorbell: the message is the IOMMU's
+ * write into its own window while it serves a register write, which
+ * QEMU's re-entrancy guard drops. Nothing runs twice, nothing deadlocks,
+ * and the device goes on.
+ */
+static void test_hostile_msi_at_registers(void)
+{
+    QXenAmdIommuV2 *x = start_running();
+    uint8_t msi = qpci_find_capability(x->dev, PCI_CAP_ID_MSI, 0);
+    uint64_t sem = guest_alloc(&x->alloc, 64);
+    uint64_t doorbell = x->bar.addr + QXAI_CMD_TAIL;
+
+    g_assert(msi);
+    qpci_config_writel(x->dev, msi + PCI_MSI_ADDRESS_LO, (uint32_t)doorbell);
+    qpci_config_writel(x->dev, msi + PCI_MSI_ADDRESS_HI, doorbell >> 32);
+    qpci_config_writew(x->dev, msi + PCI_MSI_DATA_64, 3 << 4);
+    qpci_config_writew(x->dev, msi + PCI_MSI_FLAGS,
+                       qpci_config_readw(x->dev, msi + PCI_MSI_FLAGS) |
+                       PCI_MSI_FLAGS_ENABLE);
+    qxai_control_set(x, QXAI_CTRL_COMWAIT_INT_EN);
+
+    /* entry 0 interrupts; entries 1 and 2 run only if the MSI rang */
+    qtest_writeq(x->qts, sem, 0);
+    qtest_writeq(x->qts, x->cmd + 16,
+                 qxai_cmd(QXAI_CMD_COMPLETION_WAIT, sem | 1));
+    qtest_writeq(x->qts, x->cmd + 24, 11);
+    qtest_writeq(x->qts, x->cmd + 32, qxai_cmd(QXAI_CMD_INV_ALL, 0));
+    qtest_writeq(x->qts, x->cmd + 40, 0);
+    qxai_submit(x, qxai_cmd(QXAI_CMD_COMPLETION_WAIT, 2), 0);
+    g_assert(qxai_readq(x, QXAI_STATUS) & QXAI_ST_COMWAIT_INT);
+    g_assert_cmpuint(info_uint(x, "interrupts"), ==, 0);   /* not sent */
+    g_assert_cmpuint(ring_ptr(x, QXAI_CMD_TAIL), ==, 1);
+    g_assert_cmpuint(ring_ptr(x, QXAI_CMD_HEAD), ==, 1);
+    g_assert_cmphex(qtest_readq(x->qts, sem), ==, 0);
+
+    /* the guest's own doorbell runs them, each once */
+    qxai_writeq(x, QXAI_CMD_TAIL, 3 << 4);
+    g_assert_cmphex(qtest_readq(x->qts, sem), ==, 11);
+    g_assert_cmpuint(command_count(x, QXAI_CMD_INV_ALL), ==, 1);
+    g_assert_cmpuint(command_count(x, QXAI_CMD_COMPLETION_WAIT), ==, 2);
+    g_assert(qxai_readq(x, QXAI_STATUS) & QXAI_ST_CMD_RUN);
+    qxai_stop(x);
+}
+
 /* Every register, every size, all ones then zero: no crash, still works */
 static void test_hostile_all_registers(void)
 {
@@ -4181,6 +4226,8 @@ int main(int argc, char **argv)
                    test_hostile_dma_targets);
     qtest_add_func("/xen-amd-iommu-v2/hostile/base-overflow",
                    test_hostile_base_overflow);
+    qtest_add_func("/xen-amd-iommu-v2/hostile/msi-at-registers",
+                   test_hostile_msi_at_registers);
     qtest_add_func("/xen-amd-iommu-v2/hostile/all-registers",
                    test_hostile_all_registers);
     qtest_add_func("/xen-amd-iommu-v2/remap/passthrough",
