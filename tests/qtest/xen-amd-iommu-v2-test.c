@@ -1915,6 +1915,21 @@ static void test_remap_exclusion(void)
     edu_dma(r, EDU_BUF, iova_out, true);
     g_assert_cmphex(qtest_readq(r->x->qts, out), ==, 0x2222);
     g_assert_cmpuint(ring_ptr(r->x, QXAI_EVT_TAIL), ==, 0);
+
+    /* A limit below the base: an empty range, everything translated */
+    qxai_writeq(r->x, QXAI_EXCL_LIMIT, excl - 0x1000);
+    edu_dma(r, excl, EDU_BUF, false);
+    edu_dma(r, EDU_BUF, iova_out, true);
+    g_assert_cmphex(qtest_readq(r->x->qts, out), ==, 0x1111);
+
+    /* The whole space: untagged DMA untranslated anywhere (out unmapped) */
+    qxai_writeq(r->x, QXAI_EXCL_BASE, 3);
+    qxai_writeq(r->x, QXAI_EXCL_LIMIT, ~0ULL);
+    qtest_writeq(r->x->qts, out, 0);
+    edu_dma(r, excl, EDU_BUF, false);
+    edu_dma(r, EDU_BUF, out, true);
+    g_assert_cmphex(qtest_readq(r->x->qts, out), ==, 0x2222);
+    g_assert_cmpuint(ring_ptr(r->x, QXAI_EVT_TAIL), ==, 0);
     remap_stop(r);
 }
 
