@@ -109,6 +109,8 @@ struct XenAmdIommuV2Requester {
     uint32_t repeat;
     uint32_t stride;
     uint32_t repeat_max;
+    /* A Response Failure came: no page request until PRI is re-enabled */
+    bool pri_failed;
     uint8_t buf[REQ_BUF_SIZE];
 };
 
@@ -122,12 +124,6 @@ static bool req_pri_enabled(XenAmdIommuV2Requester *r)
 {
     return pci_get_word(PCI_DEVICE(r)->config + REQ_PRI_OFFSET +
                         PCI_PRI_CTRL) & PCI_PRI_CTRL_ENABLE;
-}
-
-static uint16_t req_pri_status(XenAmdIommuV2Requester *r)
-{
-    return pci_get_word(PCI_DEVICE(r)->config + REQ_PRI_OFFSET +
-                        PCI_PRI_STATUS);
 }
 
 static void req_pri_status_set(XenAmdIommuV2Requester *r, uint16_t bits)
@@ -168,9 +164,7 @@ static void req_page_request(XenAmdIommuV2Requester *r, uint64_t addr,
     Error *err = NULL;
 
     r->tag = ppr.tag & REQ_PRG_INDEX;
-    /* A Response Failure disables the interface until it is re-enabled */
-    if (!r->iommu || !req_pri_enabled(r) ||
-        (req_pri_status(r) & PCI_PRI_STATUS_RF)) {
+    if (!r->iommu || !req_pri_enabled(r) || r->pri_failed) {
         r->status = REQ_ST_FAULT;
         return;
     }
@@ -306,7 +300,7 @@ void xen_amd_iommu_v2_requester_response(PCIDevice *pdev,
     trace_xen_amd_iommu_v2_req_response(c->tag, c->status,
                                         r->status == REQ_ST_PRI_PENDING &&
                                         (c->tag & REQ_PRG_INDEX) == r->tag);
-    if (req_pri_status(r) & PCI_PRI_STATUS_RF) {
+    if (r->pri_failed) {
         return;     /* after a Response Failure, responses are ignored */
     }
     /* The response names the group (PRI's response has no L bit) */
@@ -316,7 +310,9 @@ void xen_amd_iommu_v2_requester_response(PCIDevice *pdev,
         return;
     }
     if (c->status == REQ_PRG_RESPONSE_FAILURE) {
+        /* the interface stops until re-enabled, whatever RF is set to */
         req_pri_status_set(r, PCI_PRI_STATUS_RF);
+        r->pri_failed = true;
     }
     r->response = c->status;
     r->status = c->status ? REQ_ST_PRI_FAILURE : REQ_ST_PRI_SUCCESS;
@@ -471,6 +467,7 @@ static void req_config_write(PCIDevice *pdev, uint32_t addr, uint32_t val,
 
     pci_default_write_config(pdev, addr, val, len);
     if (!was_enabled && req_pri_enabled(r)) {
+        r->pri_failed = false;
         pci_word_test_and_clear_mask(pdev->config + REQ_PRI_OFFSET +
                                      PCI_PRI_STATUS,
                                      PCI_PRI_STATUS_RF | PCI_PRI_STATUS_UPRGI);
@@ -545,6 +542,7 @@ static void req_reset_hold(Object *obj, ResetType type)
     r->pasid = r->flags = r->length = r->status = 0;
     r->response = r->tag = r->repeat = r->stride = 0;
     r->address = 0;
+    r->pri_failed = false;
     memset(r->buf, 0, sizeof(r->buf));
     req_reset_capabilities(PCI_DEVICE(r));
 }
@@ -561,6 +559,24 @@ static int req_post_load(void *opaque, int version_id)
                                  PCI_PRI_CTRL, PCI_PRI_CTRL_RESET);
     return 0;
 }
+
+static bool req_pri_failed_needed(void *opaque)
+{
+    XenAmdIommuV2Requester *r = opaque;
+
+    return r->pri_failed;
+}
+
+static const VMStateDescription req_vmstate_pri_failed = {
+    .name = "xen-amd-iommu-v2-requester/pri-failed",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = req_pri_failed_needed,
+    .fields = (const VMStateField[]) {
+        VMSTATE_BOOL(pri_failed, XenAmdIommuV2Requester),
+        VMSTATE_END_OF_LIST()
+    }
+};
 
 static const VMStateDescription req_vmstate = {
     .name = "xen-amd-iommu-v2-requester",
@@ -580,6 +596,10 @@ static const VMStateDescription req_vmstate = {
         VMSTATE_UINT32(stride, XenAmdIommuV2Requester),
         VMSTATE_UINT8_ARRAY(buf, XenAmdIommuV2Requester, REQ_BUF_SIZE),
         VMSTATE_END_OF_LIST()
+    },
+    .subsections = (const VMStateDescription * const []) {
+        &req_vmstate_pri_failed,
+        NULL
     }
 };
 

@@ -2722,6 +2722,8 @@ static void test_pasid_reserved_ps(void)
 {
     Pasid *p = pasid_start();
     uint64_t pml4e = p->cr3 + ((RQ_VA >> 39) & 0x1ff) * 8;
+    const uint64_t va_1g = 0x00007f0040000000ULL;
+    uint64_t pdpte;
 
     guest_map(p, RQ_VA, pasid_page(p), GPTE_P | GPTE_RW | GPTE_US);
     g_assert_cmpuint(rq_run(p, RQ_VA, 1, true), ==, 0);
@@ -2733,6 +2735,7 @@ static void test_pasid_reserved_ps(void)
     g_assert_cmpuint(ring_ptr(p->x, QXAI_PPR_TAIL), ==, 0);
     qtest_writeq(p->x->qts, pml4e,
                  qtest_readq(p->x->qts, pml4e) & ~GPTE_PS);
+    pdpte = guest_table(p, va_1g, 2) + ((va_1g >> 30) & 0x1ff) * 8;
 
     /*
      * A 2 MiB page whose address has bits 20:13 set (reserved, as for
@@ -2744,9 +2747,29 @@ static void test_pasid_reserved_ps(void)
     expect_pasid_event(p, 1, 2, RQ_PASID, RQ_VA_LATE, 0x095);
     g_assert_cmpuint(ring_ptr(p->x, QXAI_PPR_TAIL), ==, 0);
     guest_map_2m(p, RQ_VA_LATE, 0x200000, GPTE_P | GPTE_RW | GPTE_US |
+                 1ULL << 20);
+    /* (the driver consumed the event: the same fault is a new one) */
+    qxai_writeq(p->x, QXAI_EVT_HEAD, qxai_readq(p->x, QXAI_EVT_TAIL));
+    g_assert_cmpuint(rq_run(p, RQ_VA_LATE, 1, true), ==, 1);
+    expect_pasid_event(p, 2, 2, RQ_PASID, RQ_VA_LATE, 0x095);
+    guest_map_2m(p, RQ_VA_LATE, 0x200000, GPTE_P | GPTE_RW | GPTE_US |
                  1ULL << 12);
     rq_inv_pages(p, true, RQ_PASID, RQ_VA_LATE);
     g_assert_cmpuint(rq_run(p, RQ_VA_LATE, 1, true), ==, 0);
+
+    /* 1 GiB pages: bits 29:13 reserved (21 and 29 tried), PAT allowed */
+    qtest_writeq(p->x->qts, pdpte, GPTE_P | GPTE_RW | GPTE_US | GPTE_PS |
+                 1ULL << 21);
+    g_assert_cmpuint(rq_run(p, va_1g, 1, true), ==, 1);
+    expect_pasid_event(p, 3, 2, RQ_PASID, va_1g, 0x095);
+    qtest_writeq(p->x->qts, pdpte, GPTE_P | GPTE_RW | GPTE_US | GPTE_PS |
+                 1ULL << 29);
+    g_assert_cmpuint(rq_run(p, va_1g + 0x1000, 1, true), ==, 1);
+    expect_pasid_event(p, 4, 2, RQ_PASID, va_1g + 0x1000, 0x095);
+    qtest_writeq(p->x->qts, pdpte, GPTE_P | GPTE_RW | GPTE_US | GPTE_PS |
+                 1ULL << 12);
+    g_assert_cmpuint(rq_run(p, va_1g + 0x2000, 1, true), ==, 0);
+    g_assert_cmpuint(ring_ptr(p->x, QXAI_PPR_TAIL), ==, 0);
     pasid_stop(p);
 }
 
@@ -3337,13 +3360,16 @@ static void test_requester_pri_status(void)
     g_assert_false(rq_pri_status(p) & PRI_ST_RF);
     g_assert_cmpuint(rq_run(p, RQ_VA, 1, true), ==, 2);
     rq_fail_page_request(p);
-    /* RF is also write-1-to-clear */
+    /* RF is also write-1-to-clear, which does not restart the interface */
     g_assert_cmpuint(rq_run(p, RQ_VA, 1, true), ==, 2);
     rq_complete_ppr(p, qpci_io_readl(p->rq, p->rq_bar, 0x20), 0xf);
     ecam_writew(p, RQ_DEVFN, RQ_PRI_STATUS, PRI_ST_RF);
     g_assert_false(rq_pri_status(p) & PRI_ST_RF);
+    g_assert_cmpuint(rq_run(p, RQ_VA, 1, true), ==, 1);
 
     /* a machine reset leaves nothing enabled, no status reported */
+    ecam_writew(p, RQ_DEVFN, RQ_PRI_CTRL, 0);
+    ecam_writew(p, RQ_DEVFN, RQ_PRI_CTRL, PRI_CTRL_ENABLE);
     g_assert_cmpuint(rq_run(p, RQ_VA, 1, true), ==, 2);
     rq_complete_ppr(p, qpci_io_readl(p->rq, p->rq_bar, 0x20), 0xf);
     g_assert(rq_pri_status(p) & PRI_ST_RF);
