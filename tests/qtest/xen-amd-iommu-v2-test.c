@@ -772,6 +772,37 @@ static void test_completion_wait(void)
  * A burst of commands read across two RAM blocks (here two NUMA nodes'
  * memory backends; under Xen, any two pages) runs like any other.
  */
+/*
+ * A running command buffer of 512 entries whose first 256 fill the page
+ * at @half (the rest is what the test puts after it), head and tail at
+ * entry 250
+ */
+static void ring_at_half(QXenAmdIommuV2 *x, uint64_t half)
+{
+    qxai_setup_rings(x, LOG2_ENTRIES);
+    x->cmd = half;
+    x->entries = 512;
+    qtest_memset(x->qts, x->cmd, 0, 4096);
+    qxai_writeq(x, QXAI_CMD_BASE, x->cmd | 9ULL << 56);
+    qxai_writeq(x, QXAI_CMD_HEAD, 250 << 4);
+    qxai_writeq(x, QXAI_CMD_TAIL, 250 << 4);
+    qxai_control_set(x, QXAI_CTRL_IOMMU_EN | QXAI_CTRL_CMD_BUF_EN |
+                     QXAI_CTRL_EVT_LOG_EN);
+}
+
+/* @n completion waits at entries 250 on, storing 1.. into @sem's words */
+static void queue_waits_from_250(QXenAmdIommuV2 *x, uint64_t sem, int n)
+{
+    int i;
+
+    for (i = 0; i < n; i++) {
+        qtest_writeq(x->qts, sem + i * 8, 0);
+        qtest_writeq(x->qts, x->cmd + (250 + i) * 16,
+                     qxai_cmd(QXAI_CMD_COMPLETION_WAIT, (sem + i * 8) | 1));
+        qtest_writeq(x->qts, x->cmd + (250 + i) * 16 + 8, i + 1);
+    }
+}
+
 static void test_ring_across_ram_blocks(void)
 {
     const uint64_t node1 = 128 << 20;
@@ -782,22 +813,9 @@ static void test_ring_across_ram_blocks(void)
     uint64_t sem = guest_alloc(&x->alloc, 64);
     int i;
 
-    /* 512 entries, the second half in node 1; the burst runs 250..259 */
-    qxai_setup_rings(x, LOG2_ENTRIES);
-    x->cmd = node1 - 4096;
-    x->entries = 512;
-    qtest_memset(x->qts, x->cmd, 0, 8192);
-    qxai_writeq(x, QXAI_CMD_BASE, x->cmd | 9ULL << 56);
-    qxai_writeq(x, QXAI_CMD_HEAD, 250 << 4);
-    qxai_writeq(x, QXAI_CMD_TAIL, 250 << 4);
-    qxai_control_set(x, QXAI_CTRL_IOMMU_EN | QXAI_CTRL_CMD_BUF_EN |
-                     QXAI_CTRL_EVT_LOG_EN);
-    for (i = 0; i < 10; i++) {
-        qtest_writeq(x->qts, sem + i * 8, 0);
-        qtest_writeq(x->qts, x->cmd + (250 + i) * 16,
-                     qxai_cmd(QXAI_CMD_COMPLETION_WAIT, (sem + i * 8) | 1));
-        qtest_writeq(x->qts, x->cmd + (250 + i) * 16 + 8, i + 1);
-    }
+    /* the second half in node 1; the burst runs 250..259 */
+    ring_at_half(x, node1 - 4096);
+    queue_waits_from_250(x, sem, 10);
     qxai_writeq(x, QXAI_CMD_TAIL, 260 << 4);
     for (i = 0; i < 10; i++) {
         g_assert_cmphex(qtest_readq(x->qts, sem + i * 8), ==, i + 1);
@@ -820,21 +838,8 @@ static void test_ring_beyond_ram(void)
     uint64_t ev[2];
     int i;
 
-    qxai_setup_rings(x, LOG2_ENTRIES);
-    x->cmd = ram_end - 4096;
-    x->entries = 512;
-    qtest_memset(x->qts, x->cmd, 0, 4096);
-    qxai_writeq(x, QXAI_CMD_BASE, x->cmd | 9ULL << 56);
-    qxai_writeq(x, QXAI_CMD_HEAD, 250 << 4);
-    qxai_writeq(x, QXAI_CMD_TAIL, 250 << 4);
-    qxai_control_set(x, QXAI_CTRL_IOMMU_EN | QXAI_CTRL_CMD_BUF_EN |
-                     QXAI_CTRL_EVT_LOG_EN);
-    for (i = 0; i < 6; i++) {
-        qtest_writeq(x->qts, sem + i * 8, 0);
-        qtest_writeq(x->qts, x->cmd + (250 + i) * 16,
-                     qxai_cmd(QXAI_CMD_COMPLETION_WAIT, (sem + i * 8) | 1));
-        qtest_writeq(x->qts, x->cmd + (250 + i) * 16 + 8, i + 1);
-    }
+    ring_at_half(x, ram_end - 4096);
+    queue_waits_from_250(x, sem, 6);
     qxai_writeq(x, QXAI_CMD_TAIL, 260 << 4);
     for (i = 0; i < 6; i++) {
         g_assert_cmphex(qtest_readq(x->qts, sem + i * 8), ==, i + 1);
